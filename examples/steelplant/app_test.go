@@ -10,7 +10,8 @@ import (
 
 func newTestServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	a, err := newApp(config{addr: "127.0.0.1:0"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg, _ := parseFlags(nil)
+	a, err := newApp(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,13 +39,20 @@ func main() {
 
 // config holds the command-line settings.
 type config struct {
-	addr string
+	addr           string
+	rateLimit      int      // requests per minute per client IP on /api/v1/
+	trustedProxies []string // CIDRs whose X-Forwarded-For is believed
 }
 
 func parseFlags(args []string) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("steelplant", flag.ContinueOnError)
 	fs.StringVar(&cfg.addr, "addr", "localhost:8000", "address to listen on")
+	fs.IntVar(&cfg.rateLimit, "rate-limit", 300, "requests per minute per client IP on /api/v1/")
+	fs.Func("trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is trusted (repeatable)", func(s string) error {
+		cfg.trustedProxies = append(cfg.trustedProxies, s)
+		return nil
+	})
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: steelplant [flags]\n\nThe Gatehouse reference server.\n\nFlags:\n")
 		fs.PrintDefaults()
