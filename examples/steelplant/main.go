@@ -3,6 +3,12 @@
 //
 //	go run ./examples/steelplant            # listens on localhost:8000
 //	go run ./examples/steelplant -help      # every flag
+//
+// Environment: GATEHOUSE_DEMO_PASSWORD sets the demo users' password (else
+// one is generated and printed once); GATEHOUSE_JWT_KEY holds a PEM private
+// key, or the path of one, that signs tokens with -jwt-alg (else a key is
+// generated and the log says so); GATEHOUSE_KEYRING holds the keyring that
+// seals TOTP secrets ("id:base64key,...", else one is generated).
 package main
 
 import (
@@ -17,6 +23,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/basic"
 )
 
 func main() {
@@ -40,37 +48,77 @@ func main() {
 // config holds the command-line settings.
 type config struct {
 	addr           string
+	issuer         string
 	rateLimit      int      // requests per minute per client IP on /api/v1/
+	authRateLimit  int      // requests per minute per client IP on sensitive auth routes
 	trustedProxies []string // CIDRs whose X-Forwarded-For is believed
+
+	lockoutFailures int
+	lockoutWindow   time.Duration
+	lockoutDuration time.Duration
+
+	accessTTL      time.Duration
+	refreshTTL     time.Duration
+	jwtAlg         string
+	mfaGrace       time.Duration
+	mfaMaxAge      time.Duration
+	insecureCookie bool
+
+	// Set by tests only.
+	demoPassword     string
+	printTo          func(format string, args ...any)
+	now              func() time.Time
+	insecureFastHash bool
+	deliverReset     func(basic.ResetTicket)
 }
 
 func parseFlags(args []string) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("steelplant", flag.ContinueOnError)
 	fs.StringVar(&cfg.addr, "addr", "localhost:8000", "address to listen on")
+	fs.StringVar(&cfg.issuer, "issuer", "", `token issuer URL (default "http://" + addr)`)
 	fs.IntVar(&cfg.rateLimit, "rate-limit", 300, "requests per minute per client IP on /api/v1/")
+	fs.IntVar(&cfg.authRateLimit, "auth-rate-limit", 30, "requests per minute per client IP on login, refresh, MFA and password routes")
 	fs.Func("trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is trusted (repeatable)", func(s string) error {
 		cfg.trustedProxies = append(cfg.trustedProxies, s)
 		return nil
 	})
+	fs.IntVar(&cfg.lockoutFailures, "lockout-failures", 5, "failed logins within -lockout-window that lock an account")
+	fs.DurationVar(&cfg.lockoutWindow, "lockout-window", 15*time.Minute, "window in which failed logins are counted")
+	fs.DurationVar(&cfg.lockoutDuration, "lockout-duration", 15*time.Minute, "how long a locked account stays locked")
+	fs.DurationVar(&cfg.accessTTL, "access-ttl", 15*time.Minute, "lifetime of access tokens")
+	fs.DurationVar(&cfg.refreshTTL, "refresh-ttl", 24*time.Hour, "lifetime of refresh tokens")
+	fs.StringVar(&cfg.jwtAlg, "jwt-alg", "EdDSA", "signing algorithm: EdDSA, ES256, RS256, PS256, HS256")
+	fs.DurationVar(&cfg.mfaGrace, "mfa-grace", 7*24*time.Hour, "how long after account creation a supervisor or admin may log in without MFA")
+	fs.DurationVar(&cfg.mfaMaxAge, "mfa-max-age", 15*time.Minute, "how recent a second factor must be to deploy a model")
+	fs.BoolVar(&cfg.insecureCookie, "insecure-cookie", false, "send session cookies without Secure (plain HTTP on a host other than localhost; development only)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: steelplant [flags]\n\nThe Gatehouse reference server.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: steelplant [flags]\n\nThe Gatehouse reference server: a steel-plant defect-prediction API.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	err := fs.Parse(args)
-	return cfg, err
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if cfg.issuer == "" {
+		cfg.issuer = "http://" + cfg.addr
+	}
+	if cfg.rateLimit < 1 || cfg.authRateLimit < 1 || cfg.lockoutFailures < 1 {
+		return cfg, errors.New("rate limits and -lockout-failures must be positive")
+	}
+	return cfg, nil
 }
 
 func run(ctx context.Context, cfg config, logger *slog.Logger) error {
-	app, err := newApp(cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer app.Close()
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
+	app, err := newApp(ctx, cfg, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer app.Close()
 	srv := &http.Server{
 		Handler:           app.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
