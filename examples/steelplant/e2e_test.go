@@ -41,6 +41,7 @@ func (c *testClock) Advance(d time.Duration) {
 
 type harness struct {
 	t      *testing.T
+	app    *app
 	srv    *httptest.Server
 	clock  *testClock
 	mu     sync.Mutex
@@ -71,6 +72,7 @@ func newHarness(t *testing.T, mutate ...func(*config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.app = a
 	h.srv = httptest.NewServer(a.Handler())
 	t.Cleanup(func() { h.srv.Close(); a.Close() })
 	return h
