@@ -59,8 +59,9 @@ type Config struct {
 	DeliverPasswordReset func(ctx context.Context, ticket basic.ResetTicket) error
 	// OpenAPI, if set, is served at GET /openapi.json.
 	OpenAPI []byte
-	// Events receives the events the API emits itself (the components emit
-	// theirs). Nil discards them.
+	// Events receives the permission_denied and rate_limited events of the
+	// API's own routes; the components emit theirs through their own
+	// configuration. Nil discards them.
 	Events auth.Emitter
 	// Logger receives internal error detail. Nil discards it.
 	Logger *slog.Logger
@@ -232,16 +233,4 @@ func (a *API) openAPI(w http.ResponseWriter, r *http.Request) {
 func caller(r *http.Request) *auth.Principal {
 	p, _ := auth.FromContext(r.Context())
 	return p
-}
-
-func (a *API) emit(ctx context.Context, t auth.EventType, p *auth.Principal, reason string, attrs map[string]string) {
-	if a.cfg.Events == nil {
-		return
-	}
-	e := auth.NewEvent(ctx, t, a.now())
-	if p != nil {
-		e.Subject, e.Username, e.Method = p.Subject, p.Username, p.Method
-	}
-	e.Reason, e.Attrs = reason, attrs
-	a.cfg.Events.Emit(e)
 }

@@ -9,6 +9,12 @@
 // mux routes (dot segments, doubled slashes, encoded slashes, ';' parameters)
 // is never exempt.
 //
+// Behind the chain, an [Authorizer] guards routes with RequirePermission,
+// RequireAll, RequireAny and RequireRole over an RBAC policy (401 without a
+// principal, 403 insufficient_permissions otherwise), and [RequireRecentMFA]
+// demands a second factor verified recently for sensitive operations
+// (step-up).
+//
 // Errors are written in one JSON shape by [WriteError]; internal error text
 // never reaches a client. [RequestID], [SecurityHeaders] and [CORS] are the
 // usual companions of the chain.
