@@ -16,8 +16,10 @@
 //     invented keys before any store call, and secret scanners can confirm a
 //     leaked key is one of ours by the prefix and checksum.
 //   - Privilege escalation: a key is created only with permissions its
-//     creator holds ([Config.Policy]), never with wildcards, and at every use
-//     its owner is looked up ([Config.Owners]) so that the principal carries
+//     creator holds ([Config.Policy]), listed one by one: wildcards such as
+//     "predictions:*" are refused, because they would silently grow with
+//     every permission added to the owner's roles later. At every use
+//     the owner is looked up ([Config.Owners]) so that the principal carries
 //     the owner's current roles with the key's permissions as scopes: an RBAC
 //     policy grants their intersection, so demoting the owner demotes the
 //     key and disabling the owner disables it.

@@ -165,3 +165,40 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTypoDetected builds a valid key from an arbitrary base62 body, checks
+// that it is accepted, then changes one character and checks that the change
+// is always caught: CRC-32 detects every error burst of up to 32 bits, so a
+// single substituted character can never pass.
+func FuzzTypoDetected(f *testing.F) {
+	f.Add(strings.Repeat("A", 32), uint(0), byte('B'))
+	f.Add("0123456789abcdefghijklmnopqrstuvwxyzABCDEF", uint(41), byte('z'))
+	f.Add(strings.Repeat("z", 128), uint(200), byte('0'))
+	var format apikey.Format
+	f.Fuzz(func(t *testing.T, body string, pos uint, c byte) {
+		if len(body) < apikey.MinBodyLength || len(body) > apikey.MaxBodyLength {
+			return
+		}
+		for i := 0; i < len(body); i++ {
+			if !isAlnum(body[i]) {
+				return
+			}
+		}
+		key := "gk_" + body + apikey.Checksum("gk_"+body)
+		if err := format.Check(key); err != nil {
+			t.Fatalf("Check(%q) = %v for a key built by the format", key, err)
+		}
+		i := int(pos % uint(len(key)))
+		if key[i] == c {
+			return
+		}
+		typo := key[:i] + string([]byte{c}) + key[i+1:]
+		if err := format.Check(typo); err == nil {
+			t.Fatalf("Check accepted %q, a one-character change of %q", typo, key)
+		}
+	})
+}
+
+func isAlnum(c byte) bool {
+	return ('0' <= c && c <= '9') || ('A' <= c && c <= 'Z') || ('a' <= c && c <= 'z')
+}

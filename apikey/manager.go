@@ -17,19 +17,19 @@ import (
 
 // Limits on the parameters of a key.
 const (
-	MaxNameLength        = 100
-	MaxDescriptionLength = 1000
-	MaxPermissions       = 64
-	MaxPermissionLength  = 128
-	MaxMetadataEntries   = 16
-	MaxMetadataKeyLength = 64
-	MaxMetadataValueLen  = 512
+	MaxNameLength          = 100
+	MaxDescriptionLength   = 1000
+	MaxPermissions         = 64
+	MaxPermissionLength    = 128
+	MaxMetadataEntries     = 16
+	MaxMetadataKeyLength   = 64
+	MaxMetadataValueLength = 512
 )
 
 // OwnerLookup gives the current state of a key's owner. The host implements
-// it over its user store; it is called on every verification, so that a
-// demoted, disabled or deleted owner demotes, disables or disables the key at
-// once.
+// it over its user store; it is called on every verification, so that
+// demoting an owner demotes their keys, and disabling or deleting an owner
+// disables their keys, at once.
 type OwnerLookup interface {
 	// Owner returns the owner's current principal: Username, Email, Roles
 	// and, optionally, Scopes (which further narrow the key). It returns an
@@ -274,7 +274,7 @@ func (m *Manager) checkParams(owner *auth.Principal, p Params, now time.Time) ([
 	}
 	for k, v := range p.Metadata {
 		if k == "" || len(k) > MaxMetadataKeyLength || !isText(k, false) ||
-			len(v) > MaxMetadataValueLen || !isText(v, false) {
+			len(v) > MaxMetadataValueLength || !isText(v, false) {
 			return nil, invalid("metadata keys and values must be short text")
 		}
 	}

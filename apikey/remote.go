@@ -153,7 +153,7 @@ func (r *Remote) Verify(ctx context.Context, key string) (*auth.Principal, error
 	h := Hash(sha256.Sum256([]byte(key)))
 	if p, valid, ok := r.cached(h, now); ok {
 		if !valid {
-			return nil, r.reject(ctx, now, key, "unknown_key", ErrNotFound)
+			return nil, r.reject(ctx, now, key, "remote_rejected", ErrNotFound)
 		}
 		c := *p
 		return &c, nil
@@ -165,7 +165,7 @@ func (r *Remote) Verify(ctx context.Context, key string) (*auth.Principal, error
 	now = r.now()
 	if p == nil {
 		r.store(h, nil, now.Add(r.cfg.NegativeTTL))
-		return nil, r.reject(ctx, now, key, "unknown_key", ErrNotFound)
+		return nil, r.reject(ctx, now, key, "remote_rejected", ErrNotFound)
 	}
 	exp := now.Add(r.cfg.PositiveTTL)
 	if !p.ExpiresAt.IsZero() && p.ExpiresAt.Before(exp) {

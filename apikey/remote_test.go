@@ -3,6 +3,7 @@ package apikey_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -46,6 +47,7 @@ func (v *validator) remote(t *testing.T, c *clock, mod ...func(*apikey.RemoteCon
 		URL:         v.srv.URL + "/internal/validate",
 		HTTPClient:  v.srv.Client(),
 		Header:      http.Header{"Authorization": {"Bearer gateway-credential"}},
+		Timeout:     time.Minute, // generous: a loaded CI machine is not a slow validator
 		PositiveTTL: time.Minute,
 		NegativeTTL: 10 * time.Second,
 		Now:         c.Now,
@@ -131,7 +133,8 @@ func TestRemoteNeverCachesPastKeyExpiry(t *testing.T) {
 func TestRemoteCachesInvalidAnswersBriefly(t *testing.T) {
 	v := newValidator(t)
 	c := newClock()
-	r := v.remote(t, c)
+	events := &recorder{}
+	r := v.remote(t, c, func(c *apikey.RemoteConfig) { c.Events = events })
 	ctx := context.Background()
 	unknown, _ := apikey.Format{}.Generate()
 	for range 3 {
@@ -140,6 +143,13 @@ func TestRemoteCachesInvalidAnswersBriefly(t *testing.T) {
 	}
 	if n := v.requests.Load(); n != 1 {
 		t.Fatalf("%d requests for 3 uses of an unknown key; want 1", n)
+	}
+	rej := events.of(auth.EventAPIKeyRejected)
+	if len(rej) != 3 || rej[0].Reason != "remote_rejected" || rej[0].Attrs["key_prefix"] != unknown[:7] {
+		t.Fatalf("rejected events = %+v", rej)
+	}
+	if strings.Contains(fmt.Sprintf("%+v", rej), unknown[7:]) {
+		t.Fatal("a rejected event carries the key")
 	}
 	c.Advance(10 * time.Second)
 	_, err := r.Verify(ctx, unknown)
@@ -213,7 +223,7 @@ func TestRemoteTimeout(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release) // runs first, so Close never waits on a handler
-	r, err := apikey.NewRemote(apikey.RemoteConfig{URL: srv.URL, HTTPClient: srv.Client(), Timeout: 50 * time.Millisecond})
+	r, err := apikey.NewRemote(apikey.RemoteConfig{URL: srv.URL, HTTPClient: srv.Client(), Timeout: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,8 +254,8 @@ func TestRemoteMisbehavingValidator(t *testing.T) {
 		name    string
 		handler http.HandlerFunc
 	}{
-		{"500", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 500) }},
-		{"401 from a misconfigured credential", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", 401) }},
+		{"500", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) }},
+		{"401 from a misconfigured credential", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusUnauthorized) }},
 		{"not JSON", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("<html>")) }},
 		{"valid without subject", func(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write([]byte(`{"valid":true,"key_id":"k1"}`))
@@ -262,7 +272,7 @@ func TestRemoteMisbehavingValidator(t *testing.T) {
 			srv := httptest.NewServer(tc.handler)
 			defer srv.Close()
 			// The default client (no HTTPClient) follows no redirect.
-			r, err := apikey.NewRemote(apikey.RemoteConfig{URL: srv.URL, InsecureAllowHTTP: true})
+			r, err := apikey.NewRemote(apikey.RemoteConfig{URL: srv.URL, InsecureAllowHTTP: true, Timeout: time.Minute})
 			if err != nil {
 				t.Fatal(err)
 			}
