@@ -57,6 +57,8 @@ type app struct {
 	api      *authapi.API
 	plant    *plant
 
+	ssoLogin, ssoCallback http.Handler // nil without -oidc-issuer
+
 	authenticators []auth.Authenticator
 	mux            *http.ServeMux // the plant's routes, behind authentication
 }
@@ -193,6 +195,9 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		return nil, fmt.Errorf("auth api: %w", err)
 	}
 
+	if a.ssoLogin, a.ssoCallback, err = a.setupSSO(ctx, keyring); err != nil {
+		return nil, err
+	}
 	if err := a.seed(ctx); err != nil {
 		return nil, err
 	}
@@ -293,6 +298,10 @@ func (a *app) Handler() http.Handler {
 	chain := middleware.Authenticate(a.authenticators, middleware.WithLogger(a.logger))
 	limited := ratelimit.Middleware(a.general, ratelimit.ByClientIP, ratelimit.WithEvents(a.events))
 	root := http.NewServeMux()
+	if a.ssoLogin != nil {
+		root.Handle("GET /api/v1/auth/oidc/login", limited(a.ssoLogin))
+		root.Handle("GET /api/v1/auth/oidc/callback", limited(a.ssoCallback))
+	}
 	root.Handle("/api/v1/auth/", limited(http.StripPrefix("/api/v1/auth", a.api)))
 	root.Handle("/api/v1/", limited(chain(a.mux)))
 	root.Handle("GET /.well-known/jwks.json", a.tokens.JWKSHandler())

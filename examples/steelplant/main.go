@@ -64,6 +64,10 @@ type config struct {
 	mfaMaxAge      time.Duration
 	insecureCookie bool
 
+	oidcIssuer       string
+	oidcClientID     string
+	oidcClientSecret string
+
 	// Set by tests only.
 	demoPassword     string
 	printTo          func(format string, args ...any)
@@ -91,6 +95,9 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.jwtAlg, "jwt-alg", "EdDSA", "signing algorithm: EdDSA, ES256, RS256, PS256, HS256")
 	fs.DurationVar(&cfg.mfaGrace, "mfa-grace", 7*24*time.Hour, "how long after account creation a supervisor or admin may log in without MFA")
 	fs.DurationVar(&cfg.mfaMaxAge, "mfa-max-age", 15*time.Minute, "how recent a second factor must be to deploy a model")
+	fs.StringVar(&cfg.oidcIssuer, "oidc-issuer", "", "OpenID Connect issuer URL of the plant's IdP: enables /api/v1/auth/oidc/login")
+	fs.StringVar(&cfg.oidcClientID, "oidc-client-id", "", "client ID registered at the IdP")
+	fs.StringVar(&cfg.oidcClientSecret, "oidc-client-secret", "", "client secret registered at the IdP (or GATEHOUSE_OIDC_CLIENT_SECRET)")
 	fs.BoolVar(&cfg.insecureCookie, "insecure-cookie", false, "send session cookies without Secure (plain HTTP on a host other than localhost; development only)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: steelplant [flags]\n\nThe Gatehouse reference server: a steel-plant defect-prediction API.\n\nFlags:\n")
@@ -101,6 +108,12 @@ func parseFlags(args []string) (config, error) {
 	}
 	if cfg.issuer == "" {
 		cfg.issuer = "http://" + cfg.addr
+	}
+	if cfg.oidcClientSecret == "" {
+		cfg.oidcClientSecret = os.Getenv("GATEHOUSE_OIDC_CLIENT_SECRET")
+	}
+	if cfg.oidcIssuer != "" && cfg.oidcClientID == "" {
+		return cfg, errors.New("-oidc-issuer needs -oidc-client-id")
 	}
 	if cfg.rateLimit < 1 || cfg.authRateLimit < 1 || cfg.lockoutFailures < 1 {
 		return cfg, errors.New("rate limits and -lockout-failures must be positive")
