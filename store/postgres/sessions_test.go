@@ -1,0 +1,15 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/session"
+	"github.com/gatehouse-auth/gatehouse/session/sessiontest"
+)
+
+func TestSessionStoreConformance(t *testing.T) {
+	sessiontest.Run(t, func(t *testing.T) session.Store {
+		db, _ := newDB(t)
+		return db.Sessions()
+	})
+}
