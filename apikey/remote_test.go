@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/apikey"
 	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/internal/testclock"
 	"github.com/gatehouse-auth/gatehouse/middleware"
 )
 
@@ -118,7 +119,7 @@ func TestRemoteNeverCachesPastKeyExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: v.clock.Now()}
+	c := testclock.New(v.clock.Now())
 	r := v.remote(t, c)
 	if _, err := r.Verify(context.Background(), plain); err != nil {
 		t.Fatal(err)

@@ -14,40 +14,18 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/gatehouse-auth/gatehouse/auth"
+	"github.com/gatehouse-auth/gatehouse/internal/testclock"
 	"github.com/gatehouse-auth/gatehouse/mfa"
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
 )
 
+// clock is the tests' settable clock.
+type clock = testclock.Clock
+
+func newClock() *clock { return testclock.New(start) }
+
 // start is the tests' reference time, 10 s into a 30 s step.
 var start = time.Date(2030, 3, 4, 5, 6, 10, 0, time.UTC)
-
-// clock is a settable clock, safe for concurrent use.
-type clock struct {
-	mu sync.Mutex // guards t
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: start} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Set moves the clock to t (which may be centuries away, beyond what a
-// Duration spans).
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // recorder collects events.
 type recorder struct {

@@ -17,40 +17,23 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/gatehouse-auth/gatehouse/basic"
+	"github.com/gatehouse-auth/gatehouse/internal/testclock"
 )
 
 const demoPassword = "correct-horse-plant-2026"
-
-// testClock is the clock of every component of a test server.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 type harness struct {
 	t      *testing.T
 	app    *app
 	srv    *httptest.Server
-	clock  *testClock
+	clock  *testclock.Clock
 	mu     sync.Mutex
 	resets []basic.ResetTicket
 }
 
 func newHarness(t *testing.T, mutate ...func(*config)) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: &testClock{t: time.Now().Truncate(time.Second)}}
+	h := &harness{t: t, clock: testclock.New(time.Now().Truncate(time.Second))}
 	cfg, err := parseFlags([]string{"-rate-limit", "100000", "-auth-rate-limit", "100000"})
 	if err != nil {
 		t.Fatal(err)
