@@ -215,7 +215,7 @@ func signingKey(alg string, logger *slog.Logger) (jwtprovider.Key, error) {
 		if err != nil {
 			return k, fmt.Errorf("generating a %s signing key: %w", alg, err)
 		}
-		logger.Warn("GATEHOUSE_JWT_KEY is not set: signing with a generated key; tokens will not survive a restart", "alg", alg, "kid", k.ID)
+		logger.Warn("GATEHOUSE_JWT_KEY is not set: signing with a generated key; tokens will not survive a restart", "alg", alg, "kid", k.ID())
 		return k, nil
 	}
 	pem := []byte(v)
