@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/jwtprovider"
 	"github.com/gatehouse-auth/gatehouse/mfa"
 	"github.com/gatehouse-auth/gatehouse/middleware"
+	"github.com/gatehouse-auth/gatehouse/oauth2provider/server"
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/rbac"
 	"github.com/gatehouse-auth/gatehouse/session"
@@ -49,13 +50,15 @@ type app struct {
 	resolver *ratelimit.IPResolver
 	general  ratelimit.Limiter // every /api/v1/ request, per client IP
 
-	users    *basic.Users
-	tokens   *jwtprovider.Provider
-	keys     *apikey.Manager
-	sessions *session.Manager
-	mfa      *mfa.Manager
-	api      *authapi.API
-	plant    *plant
+	users       *basic.Users
+	tokens      *jwtprovider.Provider
+	revocations jwtprovider.RevocationStore // shared by the tokens and the OAuth server
+	oauth       *server.Server
+	keys        *apikey.Manager
+	sessions    *session.Manager
+	mfa         *mfa.Manager
+	api         *authapi.API
+	plant       *plant
 
 	ssoLogin, ssoCallback http.Handler // nil without -oidc-issuer
 
@@ -103,8 +106,10 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	}
 	// Users are needed by ReloadSubject and users need the tokens for
 	// revocation: the closure reads a.users once both exist.
+	a.revocations = jwtprovider.NewMemoryRevocationStore()
 	a.tokens, err = jwtprovider.New(jwtprovider.Config{
-		Issuer: cfg.issuer, Audience: []string{cfg.issuer + "/api/v1"}, Keys: []jwtprovider.Key{key},
+		RevocationStore: a.revocations,
+		Issuer:          cfg.issuer, Audience: []string{cfg.issuer + "/api/v1"}, Keys: []jwtprovider.Key{key},
 		AccessTTL: cfg.accessTTL, RefreshTTL: cfg.refreshTTL, Events: a.events, Now: now,
 		ReloadSubject: func(ctx context.Context, s jwtprovider.Subject) (jwtprovider.Subject, error) {
 			return authapi.ReloadSubject(a.users)(ctx, s)
@@ -195,6 +200,9 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		return nil, fmt.Errorf("auth api: %w", err)
 	}
 
+	if a.oauth, err = a.setupOAuth(ctx); err != nil {
+		return nil, err
+	}
 	if a.ssoLogin, a.ssoCallback, err = a.setupSSO(ctx, keyring); err != nil {
 		return nil, err
 	}
@@ -304,6 +312,8 @@ func (a *app) Handler() http.Handler {
 	}
 	root.Handle("/api/v1/auth/", limited(http.StripPrefix("/api/v1/auth", a.api)))
 	root.Handle("/api/v1/", limited(chain(a.mux)))
+	root.Handle("/api/v1/oauth/", limited(http.StripPrefix("/api/v1/oauth", a.oauth.Handler())))
+	root.Handle("GET /.well-known/oauth-authorization-server/api/v1/oauth", a.oauth.MetadataHandler())
 	root.Handle("GET /.well-known/jwks.json", a.tokens.JWKSHandler())
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

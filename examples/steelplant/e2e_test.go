@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -23,12 +24,13 @@ import (
 const demoPassword = "correct-horse-plant-2026"
 
 type harness struct {
-	t      *testing.T
-	app    *app
-	srv    *httptest.Server
-	clock  *testclock.Clock
-	mu     sync.Mutex
-	resets []basic.ResetTicket
+	t       *testing.T
+	app     *app
+	srv     *httptest.Server
+	clock   *testclock.Clock
+	mu      sync.Mutex
+	resets  []basic.ResetTicket
+	printed []string
 }
 
 func newHarness(t *testing.T, mutate ...func(*config)) *harness {
@@ -39,7 +41,11 @@ func newHarness(t *testing.T, mutate ...func(*config)) *harness {
 		t.Fatal(err)
 	}
 	cfg.demoPassword = demoPassword
-	cfg.printTo = func(string, ...any) {}
+	cfg.printTo = func(format string, args ...any) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.printed = append(h.printed, fmt.Sprintf(format, args...))
+	}
 	cfg.now = h.clock.Now
 	cfg.insecureFastHash = true
 	cfg.insecureCookie = true
