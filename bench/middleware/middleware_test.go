@@ -1,5 +1,3 @@
-// Package middlewarebench measures the cost the authentication chain adds to
-// a request.
 package middlewarebench
 
 import (
