@@ -17,7 +17,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/authapi"
 	"github.com/gatehouse-auth/gatehouse/basic"
 	"github.com/gatehouse-auth/gatehouse/docs"
-	"github.com/gatehouse-auth/gatehouse/internal/secure"
 	"github.com/gatehouse-auth/gatehouse/jwtprovider"
 	"github.com/gatehouse-auth/gatehouse/mfa"
 	"github.com/gatehouse-auth/gatehouse/middleware"
@@ -59,6 +58,7 @@ type app struct {
 	mfa         *mfa.Manager
 	api         *authapi.API
 	plant       *plant
+	stores      *stores // the engines of -postgres, -redis and -db
 
 	ssoLogin, ssoCallback http.Handler // nil without -oidc-issuer
 
@@ -67,7 +67,20 @@ type app struct {
 }
 
 func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
-	a := &app{cfg: cfg, logger: logger, now: cfg.now, mux: http.NewServeMux()}
+	st, err := openStores(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a, err := buildApp(ctx, cfg, logger, st)
+	if err != nil {
+		st.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func buildApp(ctx context.Context, cfg config, logger *slog.Logger, st *stores) (*app, error) {
+	a := &app{cfg: cfg, logger: logger, now: cfg.now, mux: http.NewServeMux(), stores: st}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -91,10 +104,10 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	if a.resolver, err = ratelimit.NewIPResolver(ratelimit.IPResolverConfig{TrustedProxies: cfg.trustedProxies}); err != nil {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
-	if a.general, err = ratelimit.NewMemoryLimiter(ratelimit.MemoryConfig{Limit: cfg.rateLimit, Period: time.Minute, Now: now}); err != nil {
+	if a.general, err = st.limiter("general", cfg.rateLimit, now); err != nil {
 		return nil, fmt.Errorf("rate limit: %w", err)
 	}
-	authLimiter, err := ratelimit.NewMemoryLimiter(ratelimit.MemoryConfig{Limit: cfg.authRateLimit, Period: time.Minute, Now: now})
+	authLimiter, err := st.limiter("auth", cfg.authRateLimit, now)
 	if err != nil {
 		return nil, fmt.Errorf("auth rate limit: %w", err)
 	}
@@ -106,10 +119,14 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	}
 	// Users are needed by ReloadSubject and users need the tokens for
 	// revocation: the closure reads a.users once both exist.
-	a.revocations = jwtprovider.NewMemoryRevocationStore()
+	if st.revocations != nil {
+		a.revocations = st.revocations
+	} else {
+		a.revocations = jwtprovider.NewMemoryRevocationStore()
+	}
 	a.tokens, err = jwtprovider.New(jwtprovider.Config{
-		RevocationStore: a.revocations,
-		Issuer:          cfg.issuer, Audience: []string{cfg.issuer + "/api/v1"}, Keys: []jwtprovider.Key{key},
+		RevocationStore: a.revocations, RefreshStore: st.refresh,
+		Issuer: cfg.issuer, Audience: []string{cfg.issuer + "/api/v1"}, Keys: []jwtprovider.Key{key},
 		AccessTTL: cfg.accessTTL, RefreshTTL: cfg.refreshTTL, Events: a.events, Now: now,
 		ReloadSubject: func(ctx context.Context, s jwtprovider.Subject) (jwtprovider.Subject, error) {
 			return authapi.ReloadSubject(a.users)(ctx, s)
@@ -121,14 +138,14 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 
 	// Sessions for the browser dashboard.
 	if a.sessions, err = session.New(session.Config{
-		CookieName: "gh_session", InsecureCookie: cfg.insecureCookie, Events: a.events, Now: now,
+		Store: st.sessions, CookieName: "gh_session", InsecureCookie: cfg.insecureCookie, Events: a.events, Now: now,
 	}); err != nil {
 		return nil, fmt.Errorf("sessions: %w", err)
 	}
 
 	// Users, passwords and lockout.
 	lockout, err := ratelimit.NewAttemptsLimiter(ratelimit.AttemptsConfig{
-		MaxFailures: cfg.lockoutFailures, Window: cfg.lockoutWindow, LockoutDuration: cfg.lockoutDuration, Now: now,
+		Store: st.attempts, MaxFailures: cfg.lockoutFailures, Window: cfg.lockoutWindow, LockoutDuration: cfg.lockoutDuration, Now: now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lockout: %w", err)
@@ -142,6 +159,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		return nil, fmt.Errorf("password hasher: %w", err)
 	}
 	if a.users, err = basic.New(basic.Config{
+		Store:                st.users,
 		Hasher:               hasher,
 		Now:                  now,
 		Roles:                func(r string) bool { _, ok := a.policy.Role(r); return ok },
@@ -154,7 +172,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 
 	// API keys.
 	if a.keys, err = apikey.New(apikey.Config{
-		Owners: authapi.KeyOwners(a.users), Policy: a.policy, Events: a.events, Now: now,
+		Store: st.keys, Owners: authapi.KeyOwners(a.users), Policy: a.policy, Events: a.events, Now: now,
 	}); err != nil {
 		return nil, fmt.Errorf("api keys: %w", err)
 	}
@@ -169,7 +187,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		return nil, err
 	}
 	if a.mfa, err = mfa.New(mfa.Config{
-		Keyring: keyring, Issuer: "Steel Plant", Events: a.events, Now: now,
+		Store: st.mfa, Keyring: keyring, Issuer: "Steel Plant", Events: a.events, Now: now,
 		Policy: mfa.Policy{RequiredForRoles: []string{"admin", "supervisor"}, GracePeriod: cfg.mfaGrace},
 	}); err != nil {
 		return nil, fmt.Errorf("mfa: %w", err)
@@ -254,24 +272,41 @@ func keyring(logger *slog.Logger) (*auth.Keyring, error) {
 	return auth.NewKeyring("generated", key)
 }
 
-// seed creates the demo users and prints their credentials once.
+// seed creates the demo users that do not exist yet and prints their
+// credentials. On a durable store a restart finds them and leaves their
+// passwords alone.
 func (a *app) seed(ctx context.Context) error {
+	var missing []int
+	for i, d := range demoUsers {
+		_, err := a.users.GetByUsername(ctx, d.username)
+		switch {
+		case errors.Is(err, basic.ErrNotFound):
+			missing = append(missing, i)
+		case err != nil:
+			return fmt.Errorf("demo user %s: %w", d.username, err)
+		}
+	}
+	if len(missing) == 0 {
+		a.cfg.printTo("Demo users already exist in the store (%s); their passwords are unchanged.\n", a.demoUserNames())
+		return nil
+	}
 	pw := a.cfg.demoPassword
 	if pw == "" {
 		pw = os.Getenv("GATEHOUSE_DEMO_PASSWORD")
 	}
 	generated := pw == ""
 	if generated {
-		pw = "plant-" + secure.Base62(16)
+		pw = "plant-" + randomBase62(16)
 	}
-	for _, d := range demoUsers {
+	for _, i := range missing {
+		d := demoUsers[i]
 		if _, err := a.users.Create(ctx, basic.NewUser{Username: d.username, Email: d.username + "@plant.example", Password: pw, Roles: []string{d.role}}); err != nil {
 			return fmt.Errorf("demo user %s: %w", d.username, err)
 		}
 	}
 	a.cfg.printTo("Demo users (role = the part after the username):\n")
-	for _, d := range demoUsers {
-		a.cfg.printTo("  %-15s %-10s\n", d.username, d.role)
+	for _, i := range missing {
+		a.cfg.printTo("  %-15s %-10s\n", demoUsers[i].username, demoUsers[i].role)
 	}
 	if generated {
 		a.cfg.printTo("Password for all of them (generated; set GATEHOUSE_DEMO_PASSWORD to choose it): %s\n", pw)
@@ -279,6 +314,15 @@ func (a *app) seed(ctx context.Context) error {
 		a.cfg.printTo("Password for all of them: the value of GATEHOUSE_DEMO_PASSWORD\n")
 	}
 	return nil
+}
+
+// demoUserNames lists the demo usernames for messages.
+func (a *app) demoUserNames() string {
+	names := make([]string, len(demoUsers))
+	for i, d := range demoUsers {
+		names[i] = d.username
+	}
+	return strings.Join(names, ", ")
 }
 
 // routes registers the plant's protected API.
@@ -325,7 +369,7 @@ func (a *app) Handler() http.Handler {
 func (a *app) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := errors.Join(a.keys.Close(ctx), a.sessions.Close(), a.events.Close(ctx))
+	err := errors.Join(a.keys.Close(ctx), a.sessions.Close(), a.events.Close(ctx), a.stores.close())
 	if err != nil {
 		a.logger.Error("closing", "error", err)
 	}

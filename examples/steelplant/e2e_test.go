@@ -17,8 +17,8 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
+	"github.com/gatehouse-auth/gatehouse/authtest"
 	"github.com/gatehouse-auth/gatehouse/basic"
-	"github.com/gatehouse-auth/gatehouse/internal/testclock"
 )
 
 const demoPassword = "correct-horse-plant-2026"
@@ -27,7 +27,7 @@ type harness struct {
 	t       *testing.T
 	app     *app
 	srv     *httptest.Server
-	clock   *testclock.Clock
+	clock   *authtest.Clock
 	mu      sync.Mutex
 	resets  []basic.ResetTicket
 	printed []string
@@ -35,7 +35,7 @@ type harness struct {
 
 func newHarness(t *testing.T, mutate ...func(*config)) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: testclock.New(time.Now().Truncate(time.Second))}
+	h := &harness{t: t, clock: authtest.NewClock(time.Now().Truncate(time.Second))}
 	cfg, err := parseFlags([]string{"-rate-limit", "100000", "-auth-rate-limit", "100000"})
 	if err != nil {
 		t.Fatal(err)

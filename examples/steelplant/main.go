@@ -9,6 +9,15 @@
 // key, or the path of one, that signs tokens with -jwt-alg (else a key is
 // generated and the log says so); GATEHOUSE_KEYRING holds the keyring that
 // seals TOTP secrets ("id:base64key,...", else one is generated).
+//
+// Storage: by default everything lives in memory and is lost on exit.
+// -db FILE keeps users, API keys, sessions, refresh tokens and lockout
+// counters in a SQLite file that survives restarts. -postgres URL and
+// -redis URL (either or both) put the records on shared engines so that
+// several instances serve the same users: PostgreSQL keeps users, API
+// keys, sessions, refresh tokens and MFA state; Redis keeps rate limits,
+// lockout counters and JWT revocations (and sessions and refresh tokens
+// when -postgres is not given). Schemas are migrated at start.
 package main
 
 import (
@@ -64,6 +73,10 @@ type config struct {
 	mfaMaxAge      time.Duration
 	insecureCookie bool
 
+	postgresURL string // -postgres
+	redisURL    string // -redis
+	dbFile      string // -db
+
 	oidcIssuer       string
 	oidcClientID     string
 	oidcClientSecret string
@@ -74,6 +87,7 @@ type config struct {
 	now              func() time.Time
 	insecureFastHash bool
 	deliverReset     func(basic.ResetTicket)
+	redisPrefix      string // Redis key prefix; empty means the store's default
 }
 
 func parseFlags(args []string) (config, error) {
@@ -95,6 +109,9 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.jwtAlg, "jwt-alg", "EdDSA", "signing algorithm: EdDSA, ES256, RS256, PS256, HS256")
 	fs.DurationVar(&cfg.mfaGrace, "mfa-grace", 7*24*time.Hour, "how long after account creation a supervisor or admin may log in without MFA")
 	fs.DurationVar(&cfg.mfaMaxAge, "mfa-max-age", 15*time.Minute, "how recent a second factor must be to deploy a model")
+	fs.StringVar(&cfg.dbFile, "db", "", "SQLite file keeping users, API keys, sessions, refresh tokens and lockout counters across restarts (created if missing; default: memory)")
+	fs.StringVar(&cfg.postgresURL, "postgres", "", "PostgreSQL URL (postgres://user:pass@host/db) for users, API keys, sessions, refresh tokens and MFA, shared by every instance")
+	fs.StringVar(&cfg.redisURL, "redis", "", "Redis URL (redis://host:6379/0) for rate limits, lockout counters and JWT revocations (and sessions without -postgres), shared by every instance")
 	fs.StringVar(&cfg.oidcIssuer, "oidc-issuer", "", "OpenID Connect issuer URL of the plant's IdP: enables /api/v1/auth/oidc/login")
 	fs.StringVar(&cfg.oidcClientID, "oidc-client-id", "", "client ID registered at the IdP")
 	fs.StringVar(&cfg.oidcClientSecret, "oidc-client-secret", "", "client secret registered at the IdP (or GATEHOUSE_OIDC_CLIENT_SECRET)")
@@ -114,6 +131,9 @@ func parseFlags(args []string) (config, error) {
 	}
 	if cfg.oidcIssuer != "" && cfg.oidcClientID == "" {
 		return cfg, errors.New("-oidc-issuer needs -oidc-client-id")
+	}
+	if cfg.dbFile != "" && cfg.postgresURL != "" {
+		return cfg, errors.New("-db and -postgres are exclusive: choose one store for users")
 	}
 	if cfg.rateLimit < 1 || cfg.authRateLimit < 1 || cfg.lockoutFailures < 1 {
 		return cfg, errors.New("rate limits and -lockout-failures must be positive")

@@ -9,7 +9,6 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/basic"
-	"github.com/gatehouse-auth/gatehouse/internal/secure"
 	"github.com/gatehouse-auth/gatehouse/jwtprovider"
 	"github.com/gatehouse-auth/gatehouse/oauth2provider"
 )
@@ -49,8 +48,8 @@ func (s *ssoAccounts) Resolve(ctx context.Context, id oauth2provider.Identity) (
 		name = "sso"
 	}
 	u, err := s.users.Create(ctx, basic.NewUser{
-		Username: fmt.Sprintf("%s.%s", name, secure.Base62(6)),
-		Password: secure.Token(32), // never told to anyone: the user signs in through the IdP
+		Username: fmt.Sprintf("%s.%s", name, randomBase62(6)),
+		Password: randomToken(32), // never told to anyone: the user signs in through the IdP
 		Roles:    id.Roles,
 	})
 	if err != nil {
