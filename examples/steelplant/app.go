@@ -59,6 +59,9 @@ type app struct {
 	api         *authapi.API
 	plant       *plant
 	stores      *stores // the engines of -postgres, -redis and -db
+	// stopSweep ends the loop deleting expired records, which closes
+	// sweepDone; both are nil without a database.
+	stopSweep, sweepDone chan struct{}
 
 	ssoLogin, ssoCallback http.Handler // nil without -oidc-issuer
 
@@ -76,7 +79,34 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		st.close()
 		return nil, err
 	}
+	if st.pg != nil || st.lite != nil {
+		a.stopSweep = make(chan struct{})
+		a.sweepDone = make(chan struct{})
+		go a.sweepLoop()
+	}
 	return a, nil
+}
+
+// sweepLoop deletes expired records every sweepInterval until Close.
+func (a *app) sweepLoop() {
+	defer close(a.sweepDone)
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.stopSweep:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			n, err := a.stores.sweep(ctx, a.now())
+			cancel()
+			if err != nil {
+				a.logger.Error("deleting expired records", "deleted", n, "error", err)
+			} else {
+				a.logger.Debug("deleted expired records", "deleted", n)
+			}
+		}
+	}
 }
 
 func buildApp(ctx context.Context, cfg config, logger *slog.Logger, st *stores) (*app, error) {
@@ -367,6 +397,10 @@ func (a *app) Handler() http.Handler {
 
 // Close releases background resources.
 func (a *app) Close() {
+	if a.stopSweep != nil {
+		close(a.stopSweep)
+		<-a.sweepDone
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := errors.Join(a.keys.Close(ctx), a.sessions.Close(), a.events.Close(ctx), a.stores.close())

@@ -8,16 +8,21 @@
 // one is generated and printed once); GATEHOUSE_JWT_KEY holds a PEM private
 // key, or the path of one, that signs tokens with -jwt-alg (else a key is
 // generated and the log says so); GATEHOUSE_KEYRING holds the keyring that
-// seals TOTP secrets ("id:base64key,...", else one is generated).
+// seals TOTP secrets ("id:base64key,...", else one is generated);
+// GATEHOUSE_ID_TOKEN_KEY holds the PEM private key, or the path of one,
+// that signs the OAuth server's ID tokens (else a P-256 key is generated).
+// Instances that share a store need the same three keys.
 //
 // Storage: by default everything lives in memory and is lost on exit.
-// -db FILE keeps users, API keys, sessions, refresh tokens and lockout
-// counters in a SQLite file that survives restarts. -postgres URL and
-// -redis URL (either or both) put the records on shared engines so that
-// several instances serve the same users: PostgreSQL keeps users, API
-// keys, sessions, refresh tokens and MFA state; Redis keeps rate limits,
+// -db FILE keeps users, API keys, sessions, refresh tokens, lockout
+// counters, MFA state, JWT revocations and OAuth clients and grants in a
+// SQLite file that survives restarts. -postgres URL and -redis URL (either
+// or both) put the records on shared engines so that several instances
+// serve the same users: PostgreSQL keeps users, API keys, sessions, refresh
+// tokens, MFA state and OAuth clients and grants; Redis keeps rate limits,
 // lockout counters and JWT revocations (and sessions and refresh tokens
-// when -postgres is not given). Schemas are migrated at start.
+// when -postgres is not given). Schemas are migrated at start. A
+// confidential demo client found in a durable store keeps its secret.
 package main
 
 import (
@@ -109,8 +114,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.jwtAlg, "jwt-alg", "EdDSA", "signing algorithm: EdDSA, ES256, RS256, PS256, HS256")
 	fs.DurationVar(&cfg.mfaGrace, "mfa-grace", 7*24*time.Hour, "how long after account creation a supervisor or admin may log in without MFA")
 	fs.DurationVar(&cfg.mfaMaxAge, "mfa-max-age", 15*time.Minute, "how recent a second factor must be to deploy a model")
-	fs.StringVar(&cfg.dbFile, "db", "", "SQLite file keeping users, API keys, sessions, refresh tokens and lockout counters across restarts (created if missing; default: memory)")
-	fs.StringVar(&cfg.postgresURL, "postgres", "", "PostgreSQL URL (postgres://user:pass@host/db) for users, API keys, sessions, refresh tokens and MFA, shared by every instance")
+	fs.StringVar(&cfg.dbFile, "db", "", "SQLite file keeping users, API keys, sessions, refresh tokens, lockout counters, MFA state, revocations and OAuth grants across restarts (created if missing; default: memory)")
+	fs.StringVar(&cfg.postgresURL, "postgres", "", "PostgreSQL URL (postgres://user:pass@host/db) for users, API keys, sessions, refresh tokens, MFA and OAuth clients and grants, shared by every instance")
 	fs.StringVar(&cfg.redisURL, "redis", "", "Redis URL (redis://host:6379/0) for rate limits, lockout counters and JWT revocations (and sessions without -postgres), shared by every instance")
 	fs.StringVar(&cfg.oidcIssuer, "oidc-issuer", "", "OpenID Connect issuer URL of the plant's IdP: enables /api/v1/auth/oidc/login")
 	fs.StringVar(&cfg.oidcClientID, "oidc-client-id", "", "client ID registered at the IdP")

@@ -2,12 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"html"
+	"log/slog"
 	"net/http"
+	"os"
+	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/oauth2provider/server"
@@ -38,12 +45,16 @@ var demoClients = []server.Client{
 // which are first-party, without a consent page; a visitor without a
 // session gets a page saying how to sign in.
 func (a *app) setupOAuth(ctx context.Context) (*server.Server, error) {
-	idKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	idKey, err := idTokenKey(a.logger)
 	if err != nil {
 		return nil, err
 	}
+	var clients server.ClientStore // nil: in memory
+	if a.stores.oauth != nil {
+		clients = a.stores.oauth
+	}
 	srv, err := server.New(server.Config{
-		Issuer: a.cfg.issuer + "/api/v1/oauth", Tokens: a.tokens, Revocations: a.revocations,
+		Issuer: a.cfg.issuer + "/api/v1/oauth", Tokens: a.tokens, Revocations: a.revocations, Clients: clients,
 		IDTokenKey: idKey, IDTokenKeyID: "steelplant-id-1", Now: a.now, Events: a.events,
 		Authorize: func(w http.ResponseWriter, r *http.Request, req server.AuthorizeRequest) (*auth.Principal, bool) {
 			p, err := a.sessions.Authenticate(r)
@@ -63,15 +74,74 @@ func (a *app) setupOAuth(ctx context.Context) (*server.Server, error) {
 	}
 	a.cfg.printTo("OAuth clients (authorization server at %s/api/v1/oauth):\n", a.cfg.issuer)
 	for _, c := range demoClients {
+		// On a durable store a client registered earlier keeps its secret,
+		// which was printed then (only its hash is stored).
+		kept := false
+		if clients != nil {
+			old, err := clients.GetClient(ctx, c.ID)
+			switch {
+			case err == nil && !old.Public() && !c.Public():
+				c.SecretHash, kept = old.SecretHash, true
+			case err != nil && !errors.Is(err, server.ErrNotFound):
+				return nil, fmt.Errorf("oauth client %s: %w", c.ID, err)
+			}
+		}
 		secret, err := srv.RegisterClient(ctx, c)
 		if err != nil {
 			return nil, fmt.Errorf("oauth client %s: %w", c.ID, err)
 		}
-		if secret != "" {
+		switch {
+		case kept:
+			a.cfg.printTo("  %-22s confidential, secret unchanged (printed when it was first registered)\n", c.ID)
+		case secret != "":
 			a.cfg.printTo("  %-22s confidential, secret %s\n", c.ID, secret)
-		} else {
+		default:
 			a.cfg.printTo("  %-22s public, PKCE S256 required\n", c.ID)
 		}
 	}
 	return srv, nil
+}
+
+// idTokenKey loads GATEHOUSE_ID_TOKEN_KEY (a PEM private key: P-256 ECDSA,
+// RSA or Ed25519, or the path of one) or generates a P-256 key. Instances
+// that share a store need the same key, or the ID tokens of one fail
+// verification against the JWKS of another.
+func idTokenKey(logger *slog.Logger) (crypto.Signer, error) {
+	v := os.Getenv("GATEHOUSE_ID_TOKEN_KEY")
+	if v == "" {
+		logger.Warn("GATEHOUSE_ID_TOKEN_KEY is not set: ID tokens are signed with a generated key")
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
+	data := []byte(v)
+	if !strings.HasPrefix(strings.TrimSpace(v), "-----BEGIN") {
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return nil, fmt.Errorf("GATEHOUSE_ID_TOKEN_KEY: %w", err)
+		}
+		data = b
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("GATEHOUSE_ID_TOKEN_KEY: no PEM block")
+	}
+	var key any
+	var err error
+	switch block.Type {
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	default:
+		return nil, fmt.Errorf("GATEHOUSE_ID_TOKEN_KEY: PEM block %q is not a private key", block.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_ID_TOKEN_KEY: %w", err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("GATEHOUSE_ID_TOKEN_KEY: %T is not a signing key", key)
+	}
+	return signer, nil
 }

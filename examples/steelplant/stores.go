@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/basic"
 	"github.com/gatehouse-auth/gatehouse/jwtprovider"
 	"github.com/gatehouse-auth/gatehouse/mfa"
+	"github.com/gatehouse-auth/gatehouse/oauth2provider/server"
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/session"
 	"github.com/gatehouse-auth/gatehouse/store/postgres"
@@ -22,12 +23,12 @@ import (
 // stores made from them. A nil store field means the component's in-memory
 // default.
 //
-// The choice, per kind of record: users, API keys and MFA state on
-// PostgreSQL, else SQLite (MFA: memory); sessions and refresh families on
-// PostgreSQL, else Redis, else SQLite; lockout attempts on Redis, else
-// PostgreSQL, else SQLite; request rate limits on Redis; JWT revocations on
-// Redis, else PostgreSQL (both are local mirrors: the verify path makes no
-// network call), else memory.
+// The choice, per kind of record: users, API keys, MFA state and OAuth
+// clients and grants on PostgreSQL, else SQLite; sessions and refresh
+// families on PostgreSQL, else Redis, else SQLite; lockout attempts on
+// Redis, else PostgreSQL, else SQLite; request rate limits on Redis; JWT
+// revocations on Redis, else PostgreSQL, else SQLite (all three keep a local
+// mirror: the verify path makes no network call).
 type stores struct {
 	pg          *postgres.DB
 	redisClient *goredis.Client
@@ -39,6 +40,7 @@ type stores struct {
 	sessions    session.Store
 	refresh     jwtprovider.RefreshStore
 	mfa         mfa.Store
+	oauth       server.Store
 	attempts    ratelimit.AttemptStore
 	revocations interface {
 		jwtprovider.RevocationStore
@@ -90,9 +92,9 @@ func openStores(ctx context.Context, cfg config) (_ *stores, err error) {
 
 	switch {
 	case s.pg != nil:
-		s.users, s.keys, s.mfa = s.pg.Users(), s.pg.APIKeys(), s.pg.MFA()
+		s.users, s.keys, s.mfa, s.oauth = s.pg.Users(), s.pg.APIKeys(), s.pg.MFA(), s.pg.OAuth()
 	case s.lite != nil:
-		s.users, s.keys = s.lite.Users(), s.lite.APIKeys()
+		s.users, s.keys, s.mfa, s.oauth = s.lite.Users(), s.lite.APIKeys(), s.lite.MFA(), s.lite.OAuth()
 	}
 	switch {
 	case s.pg != nil:
@@ -118,6 +120,10 @@ func openStores(ctx context.Context, cfg config) (_ *stores, err error) {
 	case s.pg != nil:
 		if s.revocations, err = s.pg.Revocations(ctx, postgres.RevocationConfig{}); err != nil {
 			return nil, fmt.Errorf("-postgres: revocations: %w", err)
+		}
+	case s.lite != nil:
+		if s.revocations, err = s.lite.Revocations(ctx, sqlite.RevocationConfig{}); err != nil {
+			return nil, fmt.Errorf("-db: revocations: %w", err)
 		}
 	}
 	return s, nil
@@ -149,4 +155,40 @@ func (s *stores) close() error {
 		errs = append(errs, s.lite.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// sweepInterval is how often the reference server deletes expired records
+// from PostgreSQL and SQLite. Until then the stores treat them as missing;
+// the sweep only reclaims their space.
+const sweepInterval = 10 * time.Minute
+
+// sweep deletes from the PostgreSQL and SQLite stores the records expired
+// at now: lockout counters, sessions, refresh families, reset tokens, MFA
+// challenges and sent codes, and OAuth grants. It returns how many rows
+// went, and every error met (it goes on after one).
+func (s *stores) sweep(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	var errs []error
+	add := func(k int64, err error) {
+		n += k
+		errs = append(errs, err)
+	}
+	count := func(recs []session.Record, err error) (int64, error) { return int64(len(recs)), err }
+	if s.pg != nil {
+		add(s.pg.Attempts().DeleteExpired(ctx, now))
+		add(count(s.pg.Sessions().DeleteExpired(ctx, now)))
+		add(s.pg.RefreshFamilies().DeleteExpired(ctx, now))
+		add(s.pg.Users().DeleteExpiredResetTokens(ctx, now))
+		add(s.pg.MFA().DeleteExpired(ctx, now))
+		add(s.pg.OAuth().DeleteExpired(ctx, now))
+	}
+	if s.lite != nil {
+		add(s.lite.Attempts().DeleteExpired(ctx, now))
+		add(count(s.lite.Sessions().DeleteExpired(ctx, now)))
+		add(s.lite.RefreshFamilies().DeleteExpired(ctx, now))
+		add(s.lite.Users().DeleteExpiredResetTokens(ctx, now))
+		add(s.lite.MFA().DeleteExpired(ctx, now))
+		add(s.lite.OAuth().DeleteExpired(ctx, now))
+	}
+	return n, errors.Join(errs...)
 }

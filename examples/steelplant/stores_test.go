@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -27,7 +28,9 @@ func storeApp(t *testing.T, cfg config) (srv *httptest.Server, stop func()) {
 	cfg.demoPassword = demoPassword
 	cfg.insecureFastHash = true
 	cfg.insecureCookie = true
-	cfg.printTo = func(string, ...any) {}
+	if cfg.printTo == nil {
+		cfg.printTo = func(string, ...any) {}
+	}
 	a, err := newApp(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -178,12 +181,50 @@ func TestTwoInstancesSharePostgresAndRedis(t *testing.T) {
 
 	cfg := storeConfig(t, "-postgres", u.String(), "-redis", redisURL)
 	cfg.redisPrefix = "steelplanttest:" + randomHex(8) + ":"
+	var outA, outB printed
+	cfg.printTo = outA.printf
 	a, stopA := storeApp(t, cfg)
 	defer stopA()
+	cfg.printTo = outB.printf
 	b, stopB := storeApp(t, cfg)
 	defer stopB()
 
-	st, body, _ := call(t, a, "POST", "/api/v1/auth/login", map[string]any{"username": "operator_001", "password": demoPassword})
+	// B found the demo client A registered and kept its secret.
+	line := outA.find("plant-maintenance-app")
+	i := strings.Index(line, "secret ")
+	if i < 0 {
+		t.Fatalf("A printed no client secret: %q", outA.lines)
+	}
+	secret := strings.TrimSpace(line[i+len("secret "):])
+	if l := outB.find("plant-maintenance-app"); !strings.Contains(l, "secret unchanged") {
+		t.Errorf("B's demo client line is %q, want the secret kept", l)
+	}
+	for name, srv := range map[string]*httptest.Server{"A": a, "B": b} {
+		if st, body := postForm(t, srv.URL, "/api/v1/oauth/token", url.Values{"grant_type": {"client_credentials"}}, "plant-maintenance-app", secret); st != 200 {
+			t.Errorf("client credentials on %s with the secret A printed: %d %v", name, st, body)
+		}
+	}
+
+	// An OAuth grant made on A rotates on B, and reuse of its old refresh
+	// token on A revokes the grant everywhere.
+	st, body, cookies := call(t, a, "POST", "/api/v1/auth/login", map[string]any{"username": "engineer_001", "password": demoPassword, "session": true})
+	if st != 200 || len(cookies) == 0 {
+		t.Fatalf("session login on A: %d %v", st, body)
+	}
+	r1 := oauthGrant(t, a.URL, cookies)
+	st, tok := oauthRefresh(t, b.URL, r1)
+	r2, _ := tok["refresh_token"].(string)
+	if st != 200 || r2 == "" {
+		t.Fatalf("refresh on B of A's grant: %d %v", st, tok)
+	}
+	if st, tok := oauthRefresh(t, a.URL, r1); st != 400 || tok["error"] != "invalid_grant" {
+		t.Fatalf("reuse on A of the rotated refresh token: %d %v, want 400 invalid_grant", st, tok)
+	}
+	if st, tok := oauthRefresh(t, b.URL, r2); st != 400 || tok["error"] != "invalid_grant" {
+		t.Fatalf("current refresh token on B after the reuse: %d %v, want 400 invalid_grant (grant revoked)", st, tok)
+	}
+
+	st, body, _ = call(t, a, "POST", "/api/v1/auth/login", map[string]any{"username": "operator_001", "password": demoPassword})
 	if st != 200 {
 		t.Fatalf("login on A: %d %v", st, body)
 	}

@@ -14,10 +14,25 @@
 //     [DefaultRevocationMaxStaleness] (1 s) or the instance refuses tokens;
 //   - [DB.Users]: [basic.UserStore] and [basic.ResetTokenStore];
 //   - [DB.MFA]: [mfa.Store] (TOTP enrolments and replay guard, backup codes,
-//     login challenges, sent codes).
+//     login challenges, sent codes);
+//   - [DB.OAuth]: [server.Store] of the OAuth authorization server (client
+//     registrations and grants).
 //
 // Each one passes its package's conformance suite, concurrency cases
 // included.
+//
+// # OAuth grants
+//
+// [OAuthStore] keeps grants in gatehouse_oauth_grants and every token hash
+// a grant ever had, its authorization code and each refresh token made
+// current, in gatehouse_oauth_grant_hashes, until the grant is deleted: a
+// rotated-away refresh token presented again is recognised as reuse and
+// revokes the grant (RFC 9700 §4.14.2), while an unknown one is merely not
+// found. Code redemption and refresh rotation each lock the grant's row in
+// one transaction, so of concurrent calls with one code or one refresh
+// token exactly one succeeds; a second redemption of a code revokes the
+// grant (RFC 6749 §4.1.2). Only SHA-256 hashes of codes, refresh tokens and
+// client secrets are stored.
 //
 // # Schema
 //
@@ -52,8 +67,9 @@
 // the connection string or pool config. Expired rows are only removed by
 // the DeleteExpired methods ([AttemptStore.DeleteExpired],
 // [SessionStore.DeleteExpired], [RefreshStore.DeleteExpired],
-// [UserStore.DeleteExpiredResetTokens], [MFAStore.DeleteExpired]), which the
-// host calls periodically; until then the stores treat them as expired. Times are compared in the caller's clock, passed to every
-// method, so instances whose clocks disagree decide as far apart as their
-// clocks are.
+// [UserStore.DeleteExpiredResetTokens], [MFAStore.DeleteExpired],
+// [OAuthStore.DeleteExpired]), which the host calls periodically; until
+// then the stores treat them as expired. Times are compared in the caller's
+// clock, passed to every method, so instances whose clocks disagree decide
+// as far apart as their clocks are.
 package postgres
