@@ -32,20 +32,12 @@ import (
 // signing key, the keyring sealing TOTP secrets and the ID token key.
 func durableKeys(t *testing.T) {
 	t.Helper()
-	_, ed, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(ed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("GATEHOUSE_JWT_KEY", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
+	setJWTKey(t)
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, err = x509.MarshalECPrivateKey(ec)
+	der, err := x509.MarshalECPrivateKey(ec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +47,20 @@ func durableKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("GATEHOUSE_KEYRING", "k1:"+base64.StdEncoding.EncodeToString(key))
+}
+
+// setJWTKey sets GATEHOUSE_JWT_KEY to a new Ed25519 key for the test.
+func setJWTKey(t *testing.T) {
+	t.Helper()
+	_, ed, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(ed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GATEHOUSE_JWT_KEY", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
 }
 
 // printed collects what an app prints, line by line.

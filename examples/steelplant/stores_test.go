@@ -3,12 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"log/slog"
 	"net/http"
@@ -169,15 +166,7 @@ func TestTwoInstancesSharePostgresAndRedis(t *testing.T) {
 	u.RawQuery = q.Encode()
 
 	// Both instances sign with one key, as a deployment's would.
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("GATEHOUSE_JWT_KEY", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
+	setJWTKey(t)
 
 	cfg := storeConfig(t, "-postgres", u.String(), "-redis", redisURL)
 	cfg.redisPrefix = "steelplanttest:" + randomHex(8) + ":"

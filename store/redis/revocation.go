@@ -73,12 +73,10 @@ type RevocationStore struct {
 	stale   time.Duration
 	now     func() time.Time
 
-	mu       sync.RWMutex // guards the fields below
-	idUntil  map[string]int64
-	cutoffs  map[string]cutoff
-	maxAt    int64 // latest At seen, µs
-	sweepAt  int
-	applied  int64 // every version up to applied is in the mirror
+	// set holds the revocations received so far; Check answers from it.
+	set      *jwtprovider.MemoryRevocationStore
+	mu       sync.RWMutex // guards applied
+	applied  int64        // every version up to applied is in the mirror
 	lastSync atomic.Int64
 
 	ps     *goredis.PubSub
@@ -86,10 +84,6 @@ type RevocationStore struct {
 	done   chan struct{}
 	closed sync.Once
 }
-
-// cutoff is a subject's revocation: tokens issued at or before at are
-// revoked; the record matters until until. Both in Unix µs.
-type cutoff struct{ at, until int64 }
 
 var (
 	_ jwtprovider.RevocationStore  = (*RevocationStore)(nil)
@@ -122,9 +116,7 @@ func (db *DB) Revocations(ctx context.Context, cfg RevocationConfig) (*Revocatio
 		poll:    cfg.PollInterval,
 		stale:   cfg.MaxStaleness,
 		now:     cfg.Now,
-		idUntil: make(map[string]int64),
-		cutoffs: make(map[string]cutoff),
-		sweepAt: 1024,
+		set:     jwtprovider.NewMemoryRevocationStore(),
 		done:    make(chan struct{}),
 	}
 	// Subscribe before loading, so that nothing revoked in between is
@@ -238,24 +230,7 @@ func (s *RevocationStore) Check(ref jwtprovider.TokenRef) error {
 	if age := s.now().UnixNano() - s.lastSync.Load(); age > int64(s.stale) {
 		return fmt.Errorf("redis: revocations last confirmed %v ago: %w", time.Duration(age), jwtprovider.ErrMirrorStale)
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if ref.ID != "" {
-		if _, ok := s.idUntil[ref.ID]; ok {
-			return jwtprovider.ErrRevoked
-		}
-	}
-	if ref.FamilyID != "" {
-		if _, ok := s.idUntil[ref.FamilyID]; ok {
-			return jwtprovider.ErrRevoked
-		}
-	}
-	if ref.Subject != "" {
-		if c, ok := s.cutoffs[ref.Subject]; ok && !ref.IssuedAt.After(time.UnixMicro(c.at)) {
-			return jwtprovider.ErrRevoked
-		}
-	}
-	return nil
+	return s.set.Check(ref)
 }
 
 // run keeps the mirror current until ctx ends: it applies published
@@ -336,7 +311,8 @@ func (s *RevocationStore) resync(ctx context.Context) error {
 		k, _ := ids[i].(string)
 		u, _ := ids[i+1].(string)
 		if until, err := strconv.ParseInt(u, 10, 64); err == nil {
-			s.mergeID(k, until)
+			// The hash keeps no At for IDs; the zero time sweeps nothing.
+			s.merge(jwtprovider.Revocation{ID: k, Until: time.UnixMicro(until)})
 		}
 	}
 	for i := 0; i+1 < len(subs); i += 2 {
@@ -346,7 +322,7 @@ func (s *RevocationStore) resync(ctx context.Context) error {
 		at, err1 := strconv.ParseInt(a, 10, 64)
 		until, err2 := strconv.ParseInt(u, 10, 64)
 		if err1 == nil && err2 == nil {
-			s.mergeSubject(k, at, until)
+			s.merge(jwtprovider.Revocation{Subject: k, At: time.UnixMicro(at), Until: time.UnixMicro(until)})
 		}
 	}
 	s.applied = max(s.applied, version)
@@ -366,56 +342,30 @@ func (s *RevocationStore) apply(msg string) (gap bool, err error) {
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return false, fmt.Errorf("malformed revocation message %q", msg)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	r := jwtprovider.Revocation{At: time.UnixMicro(at), Until: time.UnixMicro(until)}
 	switch f[1] {
 	case "I":
-		s.mergeID(f[4], until)
+		r.ID = f[4]
 	case "S":
-		s.mergeSubject(f[4], at, until)
+		r.Subject = f[4]
 	default:
 		return false, fmt.Errorf("malformed revocation message %q", msg)
 	}
-	s.maxAt = max(s.maxAt, at)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.merge(r)
 	if version == s.applied+1 {
 		s.applied = version
-	}
-	if n := len(s.idUntil) + len(s.cutoffs); n >= s.sweepAt {
-		s.sweep()
-		s.sweepAt = max(1024, 2*(len(s.idUntil)+len(s.cutoffs)))
 	}
 	return version > s.applied, nil
 }
 
-// mergeID and mergeSubject merge a record; s.mu must be held.
-func (s *RevocationStore) mergeID(id string, until int64) {
-	if old, ok := s.idUntil[id]; !ok || until > old {
-		s.idUntil[id] = until
-	}
-}
-
-func (s *RevocationStore) mergeSubject(sub string, at, until int64) {
-	c, ok := s.cutoffs[sub]
-	if !ok {
-		s.cutoffs[sub] = cutoff{at: at, until: until}
-		return
-	}
-	s.cutoffs[sub] = cutoff{at: max(c.at, at), until: max(c.until, until)}
-}
-
-// sweep drops records whose Until is before the latest At seen; s.mu must
-// be held.
-func (s *RevocationStore) sweep() {
-	for id, u := range s.idUntil {
-		if u < s.maxAt {
-			delete(s.idUntil, id)
-		}
-	}
-	for sub, c := range s.cutoffs {
-		if c.until < s.maxAt {
-			delete(s.cutoffs, sub)
-		}
-	}
+// merge applies one record to the mirror. The set merges it as Revoke does
+// (a cut-off never moves back) and drops records whose Until a later
+// revocation's At has passed.
+func (s *RevocationStore) merge(r jwtprovider.Revocation) {
+	// It fails only for an empty key, which revokes nothing.
+	_ = s.set.Revoke(context.Background(), r)
 }
 
 // ceilMicro returns t in Unix microseconds, rounded up, so that a cut-off

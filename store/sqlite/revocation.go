@@ -62,22 +62,16 @@ type RevocationStore struct {
 	stale time.Duration
 	now   func() time.Time
 
-	mu       sync.RWMutex // guards idUntil, cutoffs, maxAt, sweepAt, applied
-	idUntil  map[string]int64
-	cutoffs  map[string]cutoff
-	maxAt    int64
-	sweepAt  int
-	applied  int64
+	// set holds the revocations read so far; Check answers from it.
+	set      *jwtprovider.MemoryRevocationStore
+	mu       sync.RWMutex // guards applied
+	applied  int64        // the highest version read
 	lastSync atomic.Int64 // Unix ns, in s.now, of the start of the last successful read
 
 	cancel context.CancelFunc
 	done   chan struct{}
 	closed sync.Once
 }
-
-// cutoff is a subject's revocation in Unix µs: tokens issued at or before
-// at are revoked; the record matters until until.
-type cutoff struct{ at, until int64 }
 
 var (
 	_ jwtprovider.RevocationStore  = (*RevocationStore)(nil)
@@ -103,7 +97,7 @@ func (db *DB) Revocations(ctx context.Context, cfg RevocationConfig) (*Revocatio
 	}
 	s := &RevocationStore{
 		db: db, poll: cfg.PollInterval, stale: cfg.MaxStaleness, now: cfg.Now,
-		idUntil: make(map[string]int64), cutoffs: make(map[string]cutoff), sweepAt: 1024,
+		set:  jwtprovider.NewMemoryRevocationStore(),
 		done: make(chan struct{}),
 	}
 	if err := s.read(ctx); err != nil {
@@ -160,9 +154,7 @@ RETURNING at_us, until_us`, kind, key, ceilMicroUnix(r.At), ceilMicroUnix(r.Unti
 	if err != nil {
 		return fmt.Errorf("sqlite: revoke: %w", err)
 	}
-	s.mu.Lock()
 	s.merge(kind, key, at, until)
-	s.mu.Unlock()
 	return nil
 }
 
@@ -176,24 +168,7 @@ func (s *RevocationStore) Check(ref jwtprovider.TokenRef) error {
 	if age := s.now().UnixNano() - s.lastSync.Load(); age > int64(s.stale) {
 		return fmt.Errorf("sqlite: revocations last confirmed %v ago: %w", time.Duration(age), jwtprovider.ErrMirrorStale)
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if ref.ID != "" {
-		if _, ok := s.idUntil[ref.ID]; ok {
-			return jwtprovider.ErrRevoked
-		}
-	}
-	if ref.FamilyID != "" {
-		if _, ok := s.idUntil[ref.FamilyID]; ok {
-			return jwtprovider.ErrRevoked
-		}
-	}
-	if ref.Subject != "" {
-		if c, ok := s.cutoffs[ref.Subject]; ok && !ref.IssuedAt.After(time.UnixMicro(c.at)) {
-			return jwtprovider.ErrRevoked
-		}
-	}
-	return nil
+	return s.set.Check(ref)
 }
 
 // run reads new revocations every PollInterval until ctx ends.
@@ -261,33 +236,18 @@ WHERE version > ? ORDER BY version`, after)
 	return recs, rows.Err()
 }
 
-// merge merges one record into the mirror and sweeps it when it has
-// grown; s.mu must be held.
+// merge applies one stored record, in Unix µs, to the mirror. The set
+// merges it as Revoke does (a cut-off never moves back) and drops records
+// whose Until a later revocation's At has passed.
 func (s *RevocationStore) merge(kind, key string, at, until int64) {
-	s.maxAt = max(s.maxAt, at)
+	r := jwtprovider.Revocation{At: time.UnixMicro(at), Until: time.UnixMicro(until)}
 	if kind == "I" {
-		if old, ok := s.idUntil[key]; !ok || until > old {
-			s.idUntil[key] = until
-		}
+		r.ID = key
 	} else {
-		if c, ok := s.cutoffs[key]; ok {
-			at, until = max(c.at, at), max(c.until, until)
-		}
-		s.cutoffs[key] = cutoff{at: at, until: until}
+		r.Subject = key
 	}
-	if len(s.idUntil)+len(s.cutoffs) >= s.sweepAt {
-		for id, u := range s.idUntil {
-			if u < s.maxAt {
-				delete(s.idUntil, id)
-			}
-		}
-		for sub, c := range s.cutoffs {
-			if c.until < s.maxAt {
-				delete(s.cutoffs, sub)
-			}
-		}
-		s.sweepAt = max(1024, 2*(len(s.idUntil)+len(s.cutoffs)))
-	}
+	// It fails only for an empty key, which revokes nothing.
+	_ = s.set.Revoke(context.Background(), r)
 }
 
 // ceilMicroUnix returns t in Unix microseconds, rounded up, so that a
