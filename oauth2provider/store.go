@@ -20,10 +20,12 @@ type ReplayStore interface {
 	// MarkUsed records key as used until expiresAt. It returns ErrReplayed
 	// if key is already recorded with an expiry after now, and nil
 	// otherwise. Check and insert are one atomic step: of several
-	// concurrent calls with one key, exactly one returns nil (Redis:
-	// SET key NX PX; SQL: INSERT ... ON CONFLICT DO UPDATE ... WHERE
-	// expires_at <= now). now is the caller's clock; a store with its own
-	// expiry (a Redis TTL of expiresAt-now) may use it only for that.
+	// concurrent calls with one key, exactly one returns nil (Redis: a
+	// script that compares the stored expiry with now, then SET ... PX;
+	// SQL: INSERT ... ON CONFLICT DO UPDATE ... WHERE expires_at <= now).
+	// Expiry is decided in the caller's clock now; a store that also drops
+	// keys itself (a Redis TTL of expiresAt-now) must not drop them
+	// earlier than that.
 	MarkUsed(ctx context.Context, key string, now, expiresAt time.Time) error
 }
 

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/basic"
@@ -15,50 +17,52 @@ import (
 
 // ssoAccounts maps identities of the plant's IdP to local users: the first
 // login creates a user (with an unusable random password) holding the roles
-// the IdP groups map to; later logins update the roles. The link from
-// (issuer, subject) to the local user lives in memory, like the demo's
-// users.
+// the IdP groups map to; later logins update the roles. The local username
+// is derived from (issuer, subject), "sso." and 16 base32 characters of
+// their SHA-256, so the link lives in the user store itself: it survives a
+// restart on -db and is the same on every instance sharing -postgres.
 type ssoAccounts struct {
 	users *basic.Users
+}
 
-	mu    sync.Mutex        // guards links
-	links map[string]string // issuer + " " + subject -> user ID
+// ssoUsername returns the local username of an IdP identity.
+func ssoUsername(id oauth2provider.Identity) string {
+	sum := sha256.Sum256([]byte(id.Issuer + " " + id.Subject))
+	return "sso." + strings.ToLower(base32.StdEncoding.EncodeToString(sum[:10]))
 }
 
 func (s *ssoAccounts) Resolve(ctx context.Context, id oauth2provider.Identity) (*auth.Principal, error) {
-	key := id.Issuer + " " + id.Subject
-	s.mu.Lock()
-	userID, ok := s.links[key]
-	s.mu.Unlock()
-	if ok {
-		roles := id.Roles
-		u, err := s.users.Update(ctx, userID, basic.UserUpdate{Roles: roles})
-		if err != nil {
+	name := ssoUsername(id)
+	for range 2 {
+		u, err := s.users.GetByUsername(ctx, name)
+		if err == nil {
+			if u.Disabled {
+				// Disabled here stays disabled, whatever the IdP says.
+				return nil, auth.NewError(auth.CodeInvalidCredentials, "the account is disabled")
+			}
+			if u, err = s.users.Update(ctx, u.ID, basic.UserUpdate{Roles: id.Roles}); err != nil {
+				return nil, err
+			}
+			return u.Principal(auth.MethodOAuth2), nil
+		}
+		if !errors.Is(err, basic.ErrNotFound) {
 			return nil, err
 		}
-		return u.Principal(auth.MethodOAuth2), nil
-	}
-	name := strings.Map(func(r rune) rune {
-		if r == ':' || r == ' ' || r < 0x20 {
-			return '_'
+		u, err = s.users.Create(ctx, basic.NewUser{
+			Username: name,
+			Password: randomToken(32), // never told to anyone: the user signs in through the IdP
+			Roles:    id.Roles,
+		})
+		if err == nil {
+			return u.Principal(auth.MethodOAuth2), nil
 		}
-		return r
-	}, id.Username)
-	if name == "" {
-		name = "sso"
+		// A concurrent first login (here or on another instance) created
+		// the user: look it up again.
+		if !errors.Is(err, basic.ErrDuplicate) {
+			return nil, err
+		}
 	}
-	u, err := s.users.Create(ctx, basic.NewUser{
-		Username: fmt.Sprintf("%s.%s", name, randomBase62(6)),
-		Password: randomToken(32), // never told to anyone: the user signs in through the IdP
-		Roles:    id.Roles,
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	s.links[key] = u.ID
-	s.mu.Unlock()
-	return u.Principal(auth.MethodOAuth2), nil
+	return nil, fmt.Errorf("sso user %s: created and deleted concurrently", name)
 }
 
 // setupSSO adds "log in with your IdP" at /api/v1/auth/oidc/login when
@@ -75,7 +79,8 @@ func (a *app) setupSSO(ctx context.Context, keyring *auth.Keyring) (login, callb
 	cfg.GroupRoleMapping = map[string]string{"Engineering": "engineer", "Operations": "operator", "Supervisors": "supervisor", "Management": "admin"}
 	cfg.GroupsFromUserInfo = true
 	cfg.Keyring, cfg.Events, cfg.Now = keyring, a.events, a.now
-	cfg.Accounts = &ssoAccounts{users: a.users, links: map[string]string{}}
+	cfg.Accounts = &ssoAccounts{users: a.users}
+	cfg.ReplayStore = a.stores.ssoReplay
 	cfg.OnLogin = func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 		pair, err := a.tokens.IssuePair(r.Context(), jwtprovider.Subject{
 			ID: p.Subject, Username: p.Username, Email: p.Email, Roles: p.Roles, MFA: p.MFA,

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/basic"
 	"github.com/gatehouse-auth/gatehouse/jwtprovider"
 	"github.com/gatehouse-auth/gatehouse/mfa"
+	"github.com/gatehouse-auth/gatehouse/oauth2provider"
 	"github.com/gatehouse-auth/gatehouse/oauth2provider/server"
 	"github.com/gatehouse-auth/gatehouse/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/session"
@@ -24,11 +25,11 @@ import (
 // default.
 //
 // The choice, per kind of record: users, API keys, MFA state and OAuth
-// clients and grants on PostgreSQL, else SQLite; sessions and refresh
-// families on PostgreSQL, else Redis, else SQLite; lockout attempts on
-// Redis, else PostgreSQL, else SQLite; request rate limits on Redis; JWT
-// revocations on Redis, else PostgreSQL, else SQLite (all three keep a local
-// mirror: the verify path makes no network call).
+// clients and grants on PostgreSQL, else SQLite; sessions, refresh families
+// and used SSO login flows on PostgreSQL, else Redis, else SQLite; lockout
+// attempts on Redis, else PostgreSQL, else SQLite; request rate limits on
+// Redis; JWT revocations on Redis, else PostgreSQL, else SQLite (all three
+// keep a local mirror: the verify path makes no network call).
 type stores struct {
 	pg          *postgres.DB
 	redisClient *goredis.Client
@@ -41,6 +42,7 @@ type stores struct {
 	refresh     jwtprovider.RefreshStore
 	mfa         mfa.Store
 	oauth       server.Store
+	ssoReplay   oauth2provider.ReplayStore
 	attempts    ratelimit.AttemptStore
 	revocations interface {
 		jwtprovider.RevocationStore
@@ -105,6 +107,14 @@ func openStores(ctx context.Context, cfg config) (_ *stores, err error) {
 		s.sessions, s.refresh = s.lite.Sessions(), s.lite.RefreshFamilies()
 	}
 	switch {
+	case s.pg != nil:
+		s.ssoReplay = s.pg.SSO()
+	case s.redis != nil:
+		s.ssoReplay = s.redis.SSOReplay()
+	case s.lite != nil:
+		s.ssoReplay = s.lite.SSO()
+	}
+	switch {
 	case s.redis != nil:
 		s.attempts = s.redis.Attempts()
 	case s.pg != nil:
@@ -164,8 +174,8 @@ const sweepInterval = 10 * time.Minute
 
 // sweep deletes from the PostgreSQL and SQLite stores the records expired
 // at now: lockout counters, sessions, refresh families, reset tokens, MFA
-// challenges and sent codes, and OAuth grants. It returns how many rows
-// went, and every error met (it goes on after one).
+// challenges and sent codes, OAuth grants and used SSO login flows. It
+// returns how many rows went, and every error met (it goes on after one).
 func (s *stores) sweep(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
 	var errs []error
@@ -181,6 +191,7 @@ func (s *stores) sweep(ctx context.Context, now time.Time) (int64, error) {
 		add(s.pg.Users().DeleteExpiredResetTokens(ctx, now))
 		add(s.pg.MFA().DeleteExpired(ctx, now))
 		add(s.pg.OAuth().DeleteExpired(ctx, now))
+		add(s.pg.SSO().DeleteExpired(ctx, now))
 	}
 	if s.lite != nil {
 		add(s.lite.Attempts().DeleteExpired(ctx, now))
@@ -189,6 +200,7 @@ func (s *stores) sweep(ctx context.Context, now time.Time) (int64, error) {
 		add(s.lite.Users().DeleteExpiredResetTokens(ctx, now))
 		add(s.lite.MFA().DeleteExpired(ctx, now))
 		add(s.lite.OAuth().DeleteExpired(ctx, now))
+		add(s.lite.SSO().DeleteExpired(ctx, now))
 	}
 	return n, errors.Join(errs...)
 }

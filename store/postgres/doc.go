@@ -16,7 +16,10 @@
 //   - [DB.MFA]: [mfa.Store] (TOTP enrolments and replay guard, backup codes,
 //     login challenges, sent codes);
 //   - [DB.OAuth]: [server.Store] of the OAuth authorization server (client
-//     registrations and grants).
+//     registrations and grants);
+//   - [DB.SSO]: [oauth2provider.ReplayStore] and [oauth2provider.TokenStore]
+//     of the OIDC client (used login flows, and the IdP tokens of each user,
+//     sealed).
 //
 // Each one passes its package's conformance suite, concurrency cases
 // included.
@@ -68,8 +71,8 @@
 // the DeleteExpired methods ([AttemptStore.DeleteExpired],
 // [SessionStore.DeleteExpired], [RefreshStore.DeleteExpired],
 // [UserStore.DeleteExpiredResetTokens], [MFAStore.DeleteExpired],
-// [OAuthStore.DeleteExpired]), which the host calls periodically; until
-// then the stores treat them as expired. Times are compared in the caller's
-// clock, passed to every method, so instances whose clocks disagree decide
-// as far apart as their clocks are.
+// [OAuthStore.DeleteExpired], [SSOStore.DeleteExpired]), which the host
+// calls periodically; until then the stores treat them as expired. Times
+// are compared in the caller's clock, passed to every method, so instances
+// whose clocks disagree decide as far apart as their clocks are.
 package postgres

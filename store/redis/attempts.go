@@ -10,8 +10,10 @@ import (
 )
 
 // AttemptStore is a [ratelimit.AttemptStore] in Redis: each key's record is
-// one string key, "<prefix>attempt:{<key>}", that expires when the record
-// stops affecting decisions ([ratelimit.AttemptRecord.ExpiresAt]).
+// one string key, "<prefix>attempt:{<key>}", that expires one second after
+// the record stops affecting decisions ([ratelimit.AttemptRecord.ExpiresAt]),
+// so that a request whose clock lags a little still finds a lock that has
+// not ended for it.
 //
 // Attempt and Status are one Lua script each, which reproduces
 // [ratelimit.AttemptPolicy.Apply] step for step; Redis runs scripts one at a
@@ -96,7 +98,9 @@ local function store(lk, fs)
   for i = 1, #fs do
     parts[#parts + 1] = string.format('%d', fs[i])
   end
-  local ttl = math.ceil((expires - now) / 1000)
+  -- Decisions come from the stored times; the TTL only collects the key.
+  -- A second of grace keeps it for callers whose clock or request lags.
+  local ttl = math.ceil((expires - now) / 1000) + 1000
   redis.call('SET', KEYS[1], table.concat(parts, ' '), 'PX', string.format('%d', ttl))
 end
 

@@ -12,7 +12,11 @@
 //     within [DefaultRevocationMaxStaleness] (1 s) or the instance refuses
 //     tokens;
 //   - [DB.MFA]: [mfa.Store] (TOTP replay guard, backup codes, login
-//     challenges, sent codes).
+//     challenges, sent codes);
+//   - [DB.SSOReplay]: [oauth2provider.ReplayStore] (the OIDC client's
+//     guard against replayed login callbacks). The sealed IdP tokens
+//     ([oauth2provider.TokenStore]) are durable records without an expiry
+//     and are not kept here: use PostgreSQL or SQLite.
 //
 // Each one passes its package's conformance suite, concurrency cases
 // included.
@@ -44,10 +48,11 @@
 //
 // # Precision
 //
-// Lua numbers are doubles. Attempt records, sessions and refresh families
-// keep times in whole microseconds (Unix time), which is exact for any date
-// in this millennium: times and durations finer than a microsecond are
-// truncated. Limiters keep their
+// Lua numbers are doubles. Attempt records, sessions, refresh families and
+// used SSO flows keep times in whole microseconds (Unix time), which is
+// exact for any date in this millennium: times and durations finer than a
+// microsecond are truncated, except the expiry of a used SSO flow, which is
+// rounded up so that the flow is never forgotten early. Limiters keep their
 // arrival time as seconds plus nanoseconds and are exact to the nanosecond.
 //
 // # Failures

@@ -13,7 +13,10 @@
 //   - [DB.MFA]: [mfa.Store] (TOTP enrolments and replay guard, backup codes,
 //     login challenges, sent codes);
 //   - [DB.OAuth]: [server.ClientStore] and [server.GrantStore] of the OAuth
-//     authorization server (package oauth2provider/server).
+//     authorization server (package oauth2provider/server);
+//   - [DB.SSO]: [oauth2provider.ReplayStore] and [oauth2provider.TokenStore]
+//     of the single sign-on provider (flow replay keys and sealed IdP
+//     tokens).
 //
 // Each one passes its package's conformance suite, concurrency cases
 // included.
@@ -79,8 +82,9 @@
 // SQLite serves one machine: several hosts sharing a database file over a
 // network file system may corrupt it; use the postgres module for several
 // instances. The file is not encrypted: protect it like any secret-bearing
-// file (it holds hashes of credentials and sealed TOTP secrets, never the
-// credentials). Expired rows are only removed by the DeleteExpired methods
-// ([MFAStore.DeleteExpired] and [OAuthStore.DeleteExpired] among them), which the host calls periodically;
+// file (it holds hashes of credentials, sealed TOTP secrets and sealed IdP
+// tokens, never the credentials). Expired rows are only removed by the DeleteExpired methods
+// ([MFAStore.DeleteExpired], [OAuthStore.DeleteExpired] and
+// [SSOStore.DeleteExpired] among them), which the host calls periodically;
 // until then the stores treat them as expired.
 package sqlite
