@@ -41,10 +41,15 @@
 // operations span a user's index and sessions, so every session key shares
 // the tag {s} ("<prefix>{s}:rec:<id>", "<prefix>{s}:user:<userID>"): on
 // Redis Cluster the sessions of one prefix live on one shard. The same code
-// therefore runs on a single server and on a cluster. Every key carries a TTL (PEXPIRE) that ends when the
-// record no longer affects any decision, so the key space never grows without
-// bound; the TTL is computed from the caller's clock relative to now, so clock
-// skew between the host and Redis does not shorten it.
+// therefore runs on a single server and on a cluster.
+//
+// Every key of an expiring record carries a TTL that ends one second after
+// the record stops affecting any decision, so the key space never grows
+// without bound. Decisions read the times stored in the key, never the TTL:
+// the TTL only collects the key, and its second of grace keeps a record for
+// a caller whose clock or request lags a little. The TTL is computed from the
+// caller's clock relative to now, so clock skew between the host and Redis
+// does not shorten it.
 //
 // # Precision
 //

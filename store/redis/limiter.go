@@ -41,8 +41,8 @@ const maxTau = 1 << 52
 // Limiter is a [ratelimit.Limiter] in Redis implementing the generic cell
 // rate algorithm, with the decisions of [ratelimit.MemoryLimiter]: per key it
 // stores the theoretical arrival time of the next request
-// ("<prefix>rate:<name>:{<key>}", seconds and nanoseconds), which expires
-// when the key's allowance is full again, so idle keys cost nothing.
+// ("<prefix>rate:<name>:{<key>}", seconds and nanoseconds), which expires a
+// second after the key's allowance is full again, so idle keys cost nothing.
 //
 // Each decision is one EVALSHA (see the package doc): Redis runs the check
 // and the update as one step, so concurrent requests through any number of
@@ -133,7 +133,7 @@ if allowed and n > 0 then
   local carry = math.floor(total / 1000000000)
   redis.call('SET', KEYS[1],
     string.format('%d %d', now_s + carry, total - carry * 1000000000),
-    'PX', string.format('%d', math.ceil(nxt / 1000000)))
+    'PX', string.format('%d', math.ceil(nxt / 1000000) + 1000))
 end
 local retry = 0
 if not allowed then

@@ -24,7 +24,7 @@ import (
 //     a TTL; it is created with SET NX and consumed with GETDEL (Redis 6.2
 //     or later);
 //   - "<prefix>sent:{<user>}", a hash: the sent code, with a TTL that ends
-//     when it neither works nor throttles resends.
+//     a second after it neither works nor throttles resends.
 //
 // Enrolments and backup codes carry no TTL: they live until deleted, so run
 // Redis with persistence (or keep them in PostgreSQL with [mfa.Combine]).
@@ -112,7 +112,7 @@ local ms = math.ceil((last - tonumber(ARGV[3])) / 1000)
 if ms < 1 then
   ms = 1
 end
-redis.call('PEXPIRE', KEYS[1], string.format('%d', ms))
+redis.call('PEXPIRE', KEYS[1], string.format('%d', ms + 1000))
 return {1}
 `)
 
@@ -290,7 +290,7 @@ type challengeJSON struct {
 }
 
 // CreateChallenge implements [mfa.ChallengeStore.CreateChallenge]: one SET
-// NX with a TTL ending at ExpiresAt (counted from CreatedAt).
+// NX with a TTL ending a second after ExpiresAt (counted from CreatedAt).
 func (s *MFAStore) CreateChallenge(ctx context.Context, c mfa.ChallengeRecord) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -302,7 +302,7 @@ func (s *MFAStore) CreateChallenge(ctx context.Context, c mfa.ChallengeRecord) e
 	if err != nil {
 		return fmt.Errorf("redis: create challenge: %w", err)
 	}
-	ttl := max(c.ExpiresAt.Sub(c.CreatedAt), time.Millisecond)
+	ttl := max(c.ExpiresAt.Sub(c.CreatedAt), time.Millisecond) + ttlGrace
 	ok, err := s.db.client.SetNX(ctx, s.db.key("challenge:", c.TokenHash), b, ttl).Result()
 	if err != nil {
 		return fmt.Errorf("redis: create challenge: %w", err)

@@ -5,12 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
 
 // DefaultPrefix is the key prefix of a [DB] whose Config.Prefix is empty.
 const DefaultPrefix = "gatehouse:"
+
+// ttlGrace is how long a key outlives the last decision it affects (the
+// scripts write it as 1000 ms). Decisions read the times stored in the
+// key; the TTL only collects it, late enough for a caller whose clock or
+// request lags a little.
+const ttlGrace = time.Second
 
 // ErrInvalidConfig is wrapped by constructors given an invalid configuration.
 var ErrInvalidConfig = errors.New("redis: invalid configuration")

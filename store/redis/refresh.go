@@ -12,9 +12,9 @@ import (
 )
 
 // RefreshStore is a [jwtprovider.RefreshStore] in Redis: each family is a
-// hash, "<prefix>family:{<id>}", that expires with the family. Every method
-// is one script on that one key, so a rotation is a single atomic
-// compare-and-set. Times are kept to the microsecond.
+// hash, "<prefix>family:{<id>}", that expires a second after the family.
+// Every method is one script on that one key, so a rotation is a single
+// atomic compare-and-set. Times are kept to the microsecond.
 //
 // It is safe for concurrent use.
 type RefreshStore struct {
@@ -38,7 +38,7 @@ local ms = math.ceil((tonumber(ARGV[4]) - tonumber(ARGV[3])) / 1000)
 if ms < 1 then
   ms = 1
 end
-redis.call('PEXPIRE', KEYS[1], string.format('%d', ms))
+redis.call('PEXPIRE', KEYS[1], string.format('%d', ms + 1000))
 return {1}
 `)
 

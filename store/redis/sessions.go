@@ -20,9 +20,9 @@ import (
 // the rest of the record as JSON; each user's index is a sorted set,
 // "<prefix>{s}:user:<userID>", of session IDs scored by creation time, so
 // its order is the eviction order (oldest first, ties by the smaller ID).
-// Both expire: a session when it stops being live, an index when its
-// longest-lived session does; the scripts also drop index entries whose
-// session is gone.
+// Both expire, a second after a session stops being live and after an
+// index's longest-lived session does; the scripts also drop index entries
+// whose session is gone.
 //
 // Create, Update, Delete and List are one Lua script each and Get is one
 // HGETALL: one round trip, atomic on the server. Because Create must count
@@ -77,12 +77,15 @@ local function record(k)
   return redis.call('HGETALL', k)
 end
 
--- stretch makes key k live at least until the Unix microsecond t.
+-- stretch makes key k live at least until the Unix microsecond t, plus the
+-- second of grace of every key here (decisions read the stored times; the
+-- TTL only collects the key).
 local function stretch(k, t)
   local ms = math.ceil((t - now) / 1000)
   if ms <= 0 then
     return
   end
+  ms = ms + 1000
   local cur = redis.call('PTTL', k)
   if cur < ms then
     redis.call('PEXPIRE', k, string.format('%d', ms))
@@ -145,7 +148,7 @@ end
 
 redis.call('HSET', k, 'i', id, 'u', u, 'c', c, 'e', e, 'a', a, 'l', l, 'd', d, 'b', body)
 if tonumber(e) > now then
-  redis.call('PEXPIRE', k, string.format('%d', math.ceil((tonumber(e) - now) / 1000)))
+  redis.call('PEXPIRE', k, string.format('%d', math.ceil((tonumber(e) - now) / 1000) + 1000))
 else
   redis.call('PEXPIRE', k, 1)
 end

@@ -26,8 +26,8 @@ import (
 // The decision compares the caller's times, never the server's clock, so
 // it agrees with [oauth2provider.MemoryReplayStore] and a key may be used
 // again as soon as the caller's clock passes its expiry. The key also
-// carries a TTL of expiresAt-now, rounded up to the millisecond, so that
-// Redis drops it once it can no longer decide anything and the key space
+// carries a TTL of expiresAt-now plus the package's second of grace, so
+// that Redis drops it once it can no longer decide anything and the key space
 // stays bounded by the flows of the last few minutes. A call whose
 // expiresAt is not after now stores nothing (a live key still makes it
 // ErrReplayed). There is no entry limit: it never returns
@@ -71,7 +71,7 @@ return {1}
 func (s *SSOReplayStore) MarkUsed(ctx context.Context, key string, now, expiresAt time.Time) error {
 	var ttl int64
 	if d := expiresAt.Sub(now); d > 0 {
-		ttl = int64((d + time.Millisecond - 1) / time.Millisecond)
+		ttl = int64((d + ttlGrace + time.Millisecond - 1) / time.Millisecond)
 	}
 	v, err := s.db.run(ctx, markUsedScript, s.db.key("sso:", key),
 		micro(now), strconv.FormatInt(ceilMicro(expiresAt), 10), ttl)
