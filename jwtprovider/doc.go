@@ -53,8 +53,10 @@
 // with its family; [Provider.RevokeAll] sets a per-subject cut-off (tokens
 // with "iat" at or before it are rejected). Verification reads revocations
 // from a [RevocationMirror] in process memory, with no I/O per request; a
-// shared [RevocationStore] (Redis, PostgreSQL) keeps that mirror fed within
-// a bound it documents, and fails closed when it cannot.
+// shared [RevocationStore] (Redis, PostgreSQL, SQLite) keeps that mirror
+// fed within a bound it documents, and fails closed when it cannot.
+// [PolledMirror] is such a mirror for any store that numbers its records
+// in commit order.
 //
 // # The verified-token cache
 //

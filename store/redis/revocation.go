@@ -16,25 +16,15 @@ import (
 
 // Defaults of RevocationConfig.
 const (
-	DefaultRevocationPollInterval = 200 * time.Millisecond
-	DefaultRevocationMaxStaleness = time.Second
+	DefaultRevocationPollInterval = jwtprovider.DefaultMirrorPollInterval
+	DefaultRevocationMaxStaleness = jwtprovider.DefaultMirrorMaxStaleness
 )
 
-// RevocationConfig configures a [RevocationStore].
-type RevocationConfig struct {
-	// PollInterval is how often the mirror asks Redis for the revocation
-	// counter, to catch what pub/sub missed and to prove it is current.
-	// Zero means [DefaultRevocationPollInterval].
-	PollInterval time.Duration
-	// MaxStaleness is the bound: the mirror answers only while its last
-	// confirmed state is younger than this, and otherwise fails every
-	// Check with an error wrapping [jwtprovider.ErrMirrorStale]. It must
-	// exceed PollInterval (leave room for a round trip). Zero means
-	// [DefaultRevocationMaxStaleness].
-	MaxStaleness time.Duration
-	// Now is the clock that measures staleness. Nil means time.Now.
-	Now func() time.Time
-}
+// RevocationConfig configures a [RevocationStore]: PollInterval is how
+// often the mirror asks Redis for the revocation counter, to catch what
+// pub/sub missed and to prove it is current; MaxStaleness the bound beyond
+// which it refuses to answer.
+type RevocationConfig = jwtprovider.MirrorConfig
 
 // RevocationStore is a [jwtprovider.RevocationStore] shared by every
 // instance through Redis, with an in-process mirror, so that verifying a
@@ -95,17 +85,9 @@ var (
 // current. It fails when Redis cannot be reached within ctx: a store that
 // starts without its mirror would have nothing to vouch for.
 func (db *DB) Revocations(ctx context.Context, cfg RevocationConfig) (*RevocationStore, error) {
-	if cfg.PollInterval == 0 {
-		cfg.PollInterval = DefaultRevocationPollInterval
-	}
-	if cfg.MaxStaleness == 0 {
-		cfg.MaxStaleness = DefaultRevocationMaxStaleness
-	}
-	if cfg.PollInterval < 0 || cfg.MaxStaleness <= cfg.PollInterval {
-		return nil, fmt.Errorf("%w: revocation MaxStaleness must exceed a positive PollInterval", ErrInvalidConfig)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	cfg, err := cfg.WithDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("%w: revocations: %w", ErrInvalidConfig, err)
 	}
 	s := &RevocationStore{
 		db:      db,

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/jwtprovider"
@@ -14,23 +12,14 @@ import (
 
 // Defaults of RevocationConfig.
 const (
-	DefaultRevocationPollInterval = 200 * time.Millisecond
-	DefaultRevocationMaxStaleness = time.Second
+	DefaultRevocationPollInterval = jwtprovider.DefaultMirrorPollInterval
+	DefaultRevocationMaxStaleness = jwtprovider.DefaultMirrorMaxStaleness
 )
 
-// RevocationConfig configures a [RevocationStore].
-type RevocationConfig struct {
-	// PollInterval is how often the mirror reads the revocations made
-	// since its last read. Zero means [DefaultRevocationPollInterval].
-	PollInterval time.Duration
-	// MaxStaleness is the bound: the mirror answers only while its last
-	// successful read is younger than this, and otherwise fails every Check
-	// with an error wrapping [jwtprovider.ErrMirrorStale]. It must exceed
-	// PollInterval. Zero means [DefaultRevocationMaxStaleness].
-	MaxStaleness time.Duration
-	// Now is the clock that measures staleness. Nil means time.Now.
-	Now func() time.Time
-}
+// RevocationConfig configures a [RevocationStore]: PollInterval is how
+// often the mirror reads the revocations made since its last read,
+// MaxStaleness the bound beyond which it refuses to answer.
+type RevocationConfig = jwtprovider.MirrorConfig
 
 // RevocationStore is a [jwtprovider.RevocationStore] shared, through the
 // table gatehouse_revocations, by every process that opens the same
@@ -42,9 +31,9 @@ type RevocationConfig struct {
 // the record (a cut-off never moves back). SQLite admits one writer at a
 // time, across processes too, so versions commit in order; the merged
 // record is then applied to this store's own mirror before Revoke returns.
-// Every mirror reads the rows with a version above the last it has seen
-// every PollInterval (one indexed query on the read pool, which the writer
-// does not block): a read that completes proves the mirror holds every
+// Every mirror (a [jwtprovider.PolledMirror]) reads the rows with a
+// version above the last it has seen every PollInterval (one indexed query
+// on the read pool, which the writer does not block): a read that completes proves the mirror holds every
 // revocation committed before it started. So a revocation reaches every
 // process within PollInterval plus one query (default 200 ms), and never
 // later than MaxStaleness (default 1 s): a mirror whose last successful
@@ -57,20 +46,8 @@ type RevocationConfig struct {
 //
 // It is safe for concurrent use. Call Close to stop its goroutine.
 type RevocationStore struct {
-	db    *DB
-	poll  time.Duration
-	stale time.Duration
-	now   func() time.Time
-
-	// set holds the revocations read so far; Check answers from it.
-	set      *jwtprovider.MemoryRevocationStore
-	mu       sync.RWMutex // guards applied
-	applied  int64        // the highest version read
-	lastSync atomic.Int64 // Unix ns, in s.now, of the start of the last successful read
-
-	cancel context.CancelFunc
-	done   chan struct{}
-	closed sync.Once
+	db     *DB
+	mirror *jwtprovider.PolledMirror
 }
 
 var (
@@ -83,42 +60,22 @@ var (
 // [ErrInvalidConfig] given an invalid cfg, and with another error when the
 // table cannot be read within ctx (for example before [DB.Migrate]).
 func (db *DB) Revocations(ctx context.Context, cfg RevocationConfig) (*RevocationStore, error) {
-	if cfg.PollInterval == 0 {
-		cfg.PollInterval = DefaultRevocationPollInterval
+	s := &RevocationStore{db: db}
+	m, err := jwtprovider.NewPolledMirror(ctx, cfg, s.fetch)
+	if errors.Is(err, jwtprovider.ErrMirrorConfig) {
+		return nil, fmt.Errorf("%w: revocations: %w", ErrInvalidConfig, err)
 	}
-	if cfg.MaxStaleness == 0 {
-		cfg.MaxStaleness = DefaultRevocationMaxStaleness
-	}
-	if cfg.PollInterval < 0 || cfg.MaxStaleness <= cfg.PollInterval {
-		return nil, fmt.Errorf("%w: revocation MaxStaleness must exceed a positive PollInterval", ErrInvalidConfig)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	s := &RevocationStore{
-		db: db, poll: cfg.PollInterval, stale: cfg.MaxStaleness, now: cfg.Now,
-		set:  jwtprovider.NewMemoryRevocationStore(),
-		done: make(chan struct{}),
-	}
-	if err := s.read(ctx); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	bg, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	go s.run(bg)
+	s.mirror = m
 	return s, nil
 }
 
 // Close stops the mirror's goroutine and waits for it to return; the
-// mirror then goes stale. Close is idempotent and always returns nil. It
-// does not close the DB.
-func (s *RevocationStore) Close() error {
-	s.closed.Do(func() {
-		s.cancel()
-		<-s.done
-	})
-	return nil
-}
+// mirror then goes stale. Close is idempotent and returns nil. It does not
+// close the DB.
+func (s *RevocationStore) Close() error { return s.mirror.Close() }
 
 // Revoke implements [jwtprovider.RevocationStore.Revoke] (see the type's
 // doc for the transaction). It fails, recording nothing, when r has
@@ -131,9 +88,8 @@ func (s *RevocationStore) Revoke(ctx context.Context, r jwtprovider.Revocation) 
 	if r.ID == "" {
 		kind, key = "S", r.Subject
 	}
-	var at, until int64
+	var at, until, version int64
 	err := s.db.writeTx(ctx, func(tx *sql.Tx) error {
-		var version int64
 		if err := tx.QueryRowContext(ctx, `UPDATE gatehouse_revocation_version SET version = version + 1
 WHERE id = 1 RETURNING version`).Scan(&version); err != nil {
 			return fmt.Errorf("next version: %w", err)
@@ -154,7 +110,7 @@ RETURNING at_us, until_us`, kind, key, ceilMicroUnix(r.At), ceilMicroUnix(r.Unti
 	if err != nil {
 		return fmt.Errorf("sqlite: revoke: %w", err)
 	}
-	s.merge(kind, key, at, until)
+	s.mirror.Add(versioned(kind, key, at, until, version).Revocation)
 	return nil
 }
 
@@ -163,91 +119,44 @@ func (s *RevocationStore) Mirror() jwtprovider.RevocationMirror { return s }
 
 // Check implements [jwtprovider.RevocationMirror.Check] from memory. It
 // fails with an error wrapping ErrMirrorStale when the last successful
-// read is older than MaxStaleness.
-func (s *RevocationStore) Check(ref jwtprovider.TokenRef) error {
-	if age := s.now().UnixNano() - s.lastSync.Load(); age > int64(s.stale) {
-		return fmt.Errorf("sqlite: revocations last confirmed %v ago: %w", time.Duration(age), jwtprovider.ErrMirrorStale)
-	}
-	return s.set.Check(ref)
-}
+// read began more than MaxStaleness ago.
+func (s *RevocationStore) Check(ref jwtprovider.TokenRef) error { return s.mirror.Check(ref) }
 
-// run reads new revocations every PollInterval until ctx ends.
-func (s *RevocationStore) run(ctx context.Context) {
-	defer close(s.done)
-	tick := time.NewTicker(s.poll)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			rctx, cancel := context.WithTimeout(ctx, s.stale)
-			_ = s.read(rctx) // a failed read leaves lastSync to age
-			cancel()
-		}
-	}
-}
-
-// revocationRow is one row of gatehouse_revocations.
-type revocationRow struct {
-	kind, key          string
-	at, until, version int64
-}
-
-// read merges the revocations with a version above the last seen, read in
-// one query (one snapshot of the file), and on success records when it
-// started.
-func (s *RevocationStore) read(ctx context.Context) error {
-	start := s.now()
-	s.mu.RLock()
-	after := s.applied
-	s.mu.RUnlock()
-	recs, err := s.newRevocations(ctx, after)
-	if err != nil {
-		return fmt.Errorf("sqlite: read revocations: %w", err)
-	}
-	s.mu.Lock()
-	for _, x := range recs {
-		s.merge(x.kind, x.key, x.at, x.until)
-		s.applied = max(s.applied, x.version)
-	}
-	s.mu.Unlock()
-	s.lastSync.Store(start.UnixNano())
-	return nil
-}
-
-// newRevocations returns the rows whose version is above after, in
-// version order, from the read pool.
-func (s *RevocationStore) newRevocations(ctx context.Context, after int64) ([]revocationRow, error) {
+// fetch reads the rows with a version above after from the read pool: one
+// query on the version index, one snapshot of the file.
+func (s *RevocationStore) fetch(ctx context.Context, after int64) ([]jwtprovider.VersionedRevocation, error) {
 	rows, err := s.db.r.QueryContext(ctx, `SELECT kind, key, at_us, until_us, version FROM gatehouse_revocations
-WHERE version > ? ORDER BY version`, after)
+WHERE version > ?`, after)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlite: read revocations: %w", err)
 	}
 	defer rows.Close()
-	var recs []revocationRow
+	var recs []jwtprovider.VersionedRevocation
 	for rows.Next() {
-		var x revocationRow
-		if err := rows.Scan(&x.kind, &x.key, &x.at, &x.until, &x.version); err != nil {
-			return nil, err
+		var kind, key string
+		var at, until, version int64
+		if err := rows.Scan(&kind, &key, &at, &until, &version); err != nil {
+			return nil, fmt.Errorf("sqlite: read revocations: %w", err)
 		}
-		recs = append(recs, x)
+		recs = append(recs, versioned(kind, key, at, until, version))
 	}
-	return recs, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: read revocations: %w", err)
+	}
+	return recs, nil
 }
 
-// merge applies one stored record, in Unix µs, to the mirror. The set
-// merges it as Revoke does (a cut-off never moves back) and drops records
-// whose Until a later revocation's At has passed.
-func (s *RevocationStore) merge(kind, key string, at, until int64) {
-	r := jwtprovider.Revocation{At: time.UnixMicro(at), Until: time.UnixMicro(until)}
+// versioned returns a row of gatehouse_revocations as a record: kind "I"
+// is a token or family ID, "S" a subject's cut-off; times are Unix µs.
+func versioned(kind, key string, at, until, version int64) jwtprovider.VersionedRevocation {
+	r := jwtprovider.VersionedRevocation{Version: version}
+	r.At, r.Until = time.UnixMicro(at), time.UnixMicro(until)
 	if kind == "I" {
 		r.ID = key
 	} else {
 		r.Subject = key
 	}
-	// It fails only for an empty key, which revokes nothing.
-	_ = s.set.Revoke(context.Background(), r)
+	return r
 }
 
 // ceilMicroUnix returns t in Unix microseconds, rounded up, so that a
