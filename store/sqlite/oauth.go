@@ -249,14 +249,7 @@ func (s *OAuthStore) RedeemCode(ctx context.Context, codeHash string, next serve
 	if err != nil {
 		return server.Grant{}, fmt.Errorf("sqlite: redeem oauth code: %w", err)
 	}
-	switch outcome {
-	case nil:
-		return g, nil
-	case server.ErrCodeReused, server.ErrRevoked:
-		return g, outcome
-	default:
-		return server.Grant{}, outcome
-	}
+	return grantOutcome(g, outcome)
 }
 
 // RotateRefresh implements [server.GrantStore.RotateRefresh].
@@ -323,10 +316,17 @@ WHERE id = (SELECT grant_id FROM gatehouse_oauth_refresh_hashes WHERE hash = ?)`
 	if err != nil {
 		return server.Grant{}, fmt.Errorf("sqlite: rotate oauth refresh token: %w", err)
 	}
+	return grantOutcome(g, outcome)
+}
+
+// grantOutcome returns what RedeemCode and RotateRefresh answer for a
+// committed transaction: g alone, g with the error for a replay or a
+// revoked grant (as server.MemoryStore does), or the error alone.
+func grantOutcome(g server.Grant, outcome error) (server.Grant, error) {
 	switch outcome {
 	case nil:
 		return g, nil
-	case server.ErrReused, server.ErrRevoked:
+	case server.ErrCodeReused, server.ErrReused, server.ErrRevoked:
 		return g, outcome
 	default:
 		return server.Grant{}, outcome
