@@ -272,8 +272,8 @@ func benchAllow(b *testing.B, l ratelimit.Limiter, count *roundTrips) {
 }
 
 // BenchmarkRateLimitDecision measures one allowed rate-limit decision over
-// 1,000 keys with the Redis limiter (one Lua script call) and, for reference,
-// the in-memory limiter. store/postgres has no limiter.
+// 1,000 keys with the Redis limiter (one Lua script call), the PostgreSQL
+// limiter (one function call) and, for reference, the in-memory limiter.
 func BenchmarkRateLimitDecision(b *testing.B) {
 	b.Run("memory", func(b *testing.B) {
 		l, err := ratelimit.NewMemoryLimiter(ratelimit.MemoryConfig{Limit: limit, Period: period})
@@ -285,6 +285,14 @@ func BenchmarkRateLimitDecision(b *testing.B) {
 	b.Run("redis", func(b *testing.B) {
 		db, count := redisDB(b)
 		l, err := db.Limiter(gredis.LimiterConfig{Name: "bench", Limit: limit, Period: period})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchAllow(b, l, count)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		db, count := postgresDB(b)
+		l, err := db.Limiter(postgres.LimiterConfig{Name: "bench", Limit: limit, Period: period})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -19,9 +19,10 @@
 // SQLite file that survives restarts. -postgres URL and -redis URL (either
 // or both) put the records on shared engines so that several instances
 // serve the same users: PostgreSQL keeps users, API keys, sessions, refresh
-// tokens, MFA state and OAuth clients and grants; Redis keeps rate limits,
-// lockout counters and JWT revocations (and sessions and refresh tokens
-// when -postgres is not given). Schemas are migrated at start. A
+// tokens, MFA state and OAuth clients and grants (and rate limits when
+// -redis is not given); Redis keeps rate limits, lockout counters and JWT
+// revocations (and sessions and refresh tokens when -postgres is not
+// given). Schemas are migrated at start. A
 // confidential demo client found in a durable store keeps its secret.
 package main
 
@@ -115,7 +116,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&cfg.mfaGrace, "mfa-grace", 7*24*time.Hour, "how long after account creation a supervisor or admin may log in without MFA")
 	fs.DurationVar(&cfg.mfaMaxAge, "mfa-max-age", 15*time.Minute, "how recent a second factor must be to deploy a model")
 	fs.StringVar(&cfg.dbFile, "db", "", "SQLite file keeping users, API keys, sessions, refresh tokens, lockout counters, MFA state, revocations and OAuth grants across restarts (created if missing; default: memory)")
-	fs.StringVar(&cfg.postgresURL, "postgres", "", "PostgreSQL URL (postgres://user:pass@host/db) for users, API keys, sessions, refresh tokens, MFA and OAuth clients and grants, shared by every instance")
+	fs.StringVar(&cfg.postgresURL, "postgres", "", "PostgreSQL URL (postgres://user:pass@host/db) for users, API keys, sessions, refresh tokens, MFA, OAuth clients and grants (and rate limits without -redis), shared by every instance")
 	fs.StringVar(&cfg.redisURL, "redis", "", "Redis URL (redis://host:6379/0) for rate limits, lockout counters and JWT revocations (and sessions without -postgres), shared by every instance")
 	fs.StringVar(&cfg.oidcIssuer, "oidc-issuer", "", "OpenID Connect issuer URL of the plant's IdP: enables /api/v1/auth/oidc/login")
 	fs.StringVar(&cfg.oidcClientID, "oidc-client-id", "", "client ID registered at the IdP")

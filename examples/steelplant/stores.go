@@ -28,7 +28,7 @@ import (
 // clients and grants on PostgreSQL, else SQLite; sessions, refresh families
 // and used SSO login flows on PostgreSQL, else Redis, else SQLite; lockout
 // attempts on Redis, else PostgreSQL, else SQLite; request rate limits on
-// Redis; JWT revocations on Redis, else PostgreSQL, else SQLite (all three
+// Redis, else PostgreSQL; JWT revocations on Redis, else PostgreSQL, else SQLite (all three
 // keep a local mirror: the verify path makes no network call).
 type stores struct {
 	pg          *postgres.DB
@@ -43,6 +43,7 @@ type stores struct {
 	mfa         mfa.Store
 	oauth       server.Store
 	ssoReplay   oauth2provider.ReplayStore
+	pgLimiter   *postgres.Limiter // one of the request limiters on PostgreSQL, if any
 	attempts    ratelimit.AttemptStore
 	revocations interface {
 		jwtprovider.RevocationStore
@@ -139,11 +140,19 @@ func openStores(ctx context.Context, cfg config) (_ *stores, err error) {
 	return s, nil
 }
 
-// limiter returns a request limiter of limit requests per minute: on Redis
-// (shared by every instance) when -redis is given, else in memory.
+// limiter returns a request limiter of limit requests per minute, shared by
+// every instance: on Redis when -redis is given, else on PostgreSQL when
+// -postgres is, else in memory.
 func (s *stores) limiter(name string, limit int, now func() time.Time) (ratelimit.Limiter, error) {
-	if s.redis != nil {
+	switch {
+	case s.redis != nil:
 		return s.redis.Limiter(redisstore.LimiterConfig{Name: name, Limit: limit, Period: time.Minute, Now: now})
+	case s.pg != nil:
+		l, err := s.pg.Limiter(postgres.LimiterConfig{Name: name, Limit: limit, Period: time.Minute, Now: now})
+		if err == nil {
+			s.pgLimiter = l
+		}
+		return l, err
 	}
 	return ratelimit.NewMemoryLimiter(ratelimit.MemoryConfig{Limit: limit, Period: time.Minute, Now: now})
 }
@@ -174,8 +183,9 @@ const sweepInterval = 10 * time.Minute
 
 // sweep deletes from the PostgreSQL and SQLite stores the records expired
 // at now: lockout counters, sessions, refresh families, reset tokens, MFA
-// challenges and sent codes, OAuth grants and used SSO login flows. It
-// returns how many rows went, and every error met (it goes on after one).
+// challenges and sent codes, OAuth grants, used SSO login flows and idle
+// rate-limit counters. It returns how many rows went, and every error met
+// (it goes on after one).
 func (s *stores) sweep(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
 	var errs []error
@@ -192,6 +202,9 @@ func (s *stores) sweep(ctx context.Context, now time.Time) (int64, error) {
 		add(s.pg.MFA().DeleteExpired(ctx, now))
 		add(s.pg.OAuth().DeleteExpired(ctx, now))
 		add(s.pg.SSO().DeleteExpired(ctx, now))
+		if s.pgLimiter != nil {
+			add(s.pgLimiter.DeleteExpired(ctx, now)) // every limiter's rows
+		}
 	}
 	if s.lite != nil {
 		add(s.lite.Attempts().DeleteExpired(ctx, now))

@@ -139,9 +139,11 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func TestTwoInstancesSharePostgresAndRedis(t *testing.T) {
+// pgSchemaURL returns GATEHOUSE_POSTGRES_URL with a search_path of a fresh
+// schema, dropped when the test ends.
+func pgSchemaURL(t *testing.T) string {
+	t.Helper()
 	pgURL := requireEnv(t, "GATEHOUSE_POSTGRES_URL")
-	redisURL := requireEnv(t, "GATEHOUSE_REDIS_URL")
 	ctx := context.Background()
 	schema := "steelplant_test_" + randomHex(8)
 	exec := func(sql string) {
@@ -164,11 +166,17 @@ func TestTwoInstancesSharePostgresAndRedis(t *testing.T) {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func TestTwoInstancesSharePostgresAndRedis(t *testing.T) {
+	pgURL := pgSchemaURL(t)
+	redisURL := requireEnv(t, "GATEHOUSE_REDIS_URL")
 
 	// Both instances sign with one key, as a deployment's would.
 	setJWTKey(t)
 
-	cfg := storeConfig(t, "-postgres", u.String(), "-redis", redisURL)
+	cfg := storeConfig(t, "-postgres", pgURL, "-redis", redisURL)
 	cfg.redisPrefix = "steelplanttest:" + randomHex(8) + ":"
 	var outA, outB printed
 	cfg.printTo = outA.printf
@@ -220,5 +228,26 @@ func TestTwoInstancesSharePostgresAndRedis(t *testing.T) {
 	access, _ := body["access_token"].(string)
 	if st, body, _ := call(t, b, "GET", "/api/v1/auth/me", nil, "Authorization", "Bearer "+access); st != 200 || body["username"] != "operator_001" {
 		t.Fatalf("A's token on B: %d %v", st, body)
+	}
+}
+
+// TestTwoInstancesSharePostgresRateLimit: without Redis, the request limit
+// lives in PostgreSQL, so requests spread over two instances draw on one
+// allowance.
+func TestTwoInstancesSharePostgresRateLimit(t *testing.T) {
+	cfg := storeConfig(t, "-postgres", pgSchemaURL(t), "-rate-limit", "4")
+	a, stopA := storeApp(t, cfg)
+	defer stopA()
+	b, stopB := storeApp(t, cfg)
+	defer stopB()
+	for i, srv := range []*httptest.Server{a, b, a, b} {
+		if st, body, _ := call(t, srv, "GET", "/api/v1/predictions", nil); st != 401 {
+			t.Fatalf("request %d: %d %v, want 401 (counted, not limited)", i+1, st, body)
+		}
+	}
+	for name, srv := range map[string]*httptest.Server{"A": a, "B": b} {
+		if st, body, _ := call(t, srv, "GET", "/api/v1/predictions", nil); st != 429 || body["error"] != "rate_limited" {
+			t.Errorf("fifth request on %s: %d %v, want 429 rate_limited", name, st, body)
+		}
 	}
 }

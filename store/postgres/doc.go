@@ -4,6 +4,8 @@
 //
 //   - [DB.Attempts]: [ratelimit.AttemptStore] (lockout and progressive
 //     delays of [ratelimit.AttemptsLimiter]);
+//   - [DB.Limiter]: a [ratelimit.Limiter] (GCRA request limits, one round
+//     trip per decision);
 //   - [DB.APIKeys]: [apikey.Store];
 //   - [DB.Sessions]: [session.Store], with the per-user index;
 //   - [DB.RefreshFamilies]: [jwtprovider.RefreshStore] (rotation and reuse
@@ -69,10 +71,11 @@
 // It does not configure TLS or authentication to the server: put them in
 // the connection string or pool config. Expired rows are only removed by
 // the DeleteExpired methods ([AttemptStore.DeleteExpired],
-// [SessionStore.DeleteExpired], [RefreshStore.DeleteExpired],
-// [UserStore.DeleteExpiredResetTokens], [MFAStore.DeleteExpired],
-// [OAuthStore.DeleteExpired], [SSOStore.DeleteExpired]), which the host
-// calls periodically; until then the stores treat them as expired. Times
-// are compared in the caller's clock, passed to every method, so instances
-// whose clocks disagree decide as far apart as their clocks are.
+// [Limiter.DeleteExpired], [SessionStore.DeleteExpired],
+// [RefreshStore.DeleteExpired], [UserStore.DeleteExpiredResetTokens],
+// [MFAStore.DeleteExpired], [OAuthStore.DeleteExpired],
+// [SSOStore.DeleteExpired]), which the host calls periodically; until then
+// the stores treat them as expired. Times are compared in the caller's
+// clock, passed to every method, so instances whose clocks disagree decide
+// as far apart as their clocks are.
 package postgres
