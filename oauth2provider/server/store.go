@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -332,18 +333,12 @@ func (s *MemoryStore) RedeemCode(ctx context.Context, codeHash string, next Toke
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	mg, e, ok := s.lookup(codeHash)
-	if !ok || e.refresh || !now.Before(mg.g.ExpiresAt) {
+	if !ok || e.refresh {
 		return Grant{}, ErrNotFound
 	}
 	g := &mg.g
-	switch {
-	case g.Redeemed:
-		g.Revoked = true
-		return g.clone(), ErrCodeReused
-	case g.Revoked:
-		return g.clone(), ErrRevoked
-	case !now.Before(g.CodeExpiresAt):
-		return Grant{}, ErrNotFound
+	if err := g.CheckRedeem(now); err != nil {
+		return Outcome(g.clone(), err)
 	}
 	if next.RefreshHash != "" {
 		if _, taken := s.index[next.RefreshHash]; taken {
@@ -352,8 +347,7 @@ func (s *MemoryStore) RedeemCode(ctx context.Context, codeHash string, next Toke
 		s.addIndex(mg, next.RefreshHash, true)
 	}
 	g.Redeemed = true
-	g.RefreshHash = next.RefreshHash
-	g.AccessTokens = appendAccess(g.AccessTokens, next.Access, now)
+	g.Advance(next, now)
 	return g.clone(), nil
 }
 
@@ -365,36 +359,98 @@ func (s *MemoryStore) RotateRefresh(ctx context.Context, refreshHash string, nex
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	mg, e, ok := s.lookup(refreshHash)
-	if !ok || !e.refresh || !now.Before(mg.g.ExpiresAt) {
+	if !ok || !e.refresh {
 		return Grant{}, ErrNotFound
 	}
 	g := &mg.g
-	switch {
-	case g.RefreshHash != refreshHash:
-		g.Revoked = true
-		return g.clone(), ErrReused
-	case g.Revoked:
-		return g.clone(), ErrRevoked
-	}
-	if next.RefreshHash == "" {
-		return Grant{}, fmt.Errorf("server: RotateRefresh without a next refresh token")
+	if err := g.CheckRotate(refreshHash, next, now); err != nil {
+		return Outcome(g.clone(), err)
 	}
 	if _, taken := s.index[next.RefreshHash]; taken {
 		return Grant{}, ErrExists
 	}
 	s.addIndex(mg, next.RefreshHash, true)
-	g.RefreshHash = next.RefreshHash
-	g.AccessTokens = appendAccess(g.AccessTokens, next.Access, now)
+	g.Advance(next, now)
 	return g.clone(), nil
 }
 
-// appendAccess records a (if set) and drops the refs expired at now.
-func appendAccess(refs []AccessTokenRef, a AccessTokenRef, now time.Time) []AccessTokenRef {
-	refs = slices.DeleteFunc(refs, func(r AccessTokenRef) bool { return !now.Before(r.ExpiresAt) })
-	if a.ID != "" {
-		refs = append(refs, a)
+// The steps below are the semantics of RedeemCode and RotateRefresh on a
+// grant value, shared by MemoryStore and the database adapters. A store
+// reads the grant and holds it exclusively (a mutex, a row lock, a write
+// transaction), calls CheckRedeem or CheckRotate, and on a replay stores
+// the revocation those set; otherwise it makes sure next.RefreshHash is not
+// a stored hash (ErrExists), stores it as one of the grant's refresh
+// hashes, sets Redeemed for a redemption, calls Advance and stores the
+// grant. Outcome then gives what the method returns.
+
+// CheckRedeem decides the redemption of g's code at now, g being the grant
+// whose CodeHash was presented. It returns nil when the redemption may go
+// ahead, and otherwise the error RedeemCode fails with: ErrNotFound when
+// the grant or its code has expired, ErrRevoked when the grant was revoked,
+// ErrCodeReused when the code was already redeemed, in which case it also
+// sets g.Revoked, which the store must record in the same operation.
+func (g *Grant) CheckRedeem(now time.Time) error {
+	switch {
+	case !now.Before(g.ExpiresAt):
+		return ErrNotFound
+	case g.Redeemed:
+		g.Revoked = true
+		return ErrCodeReused
+	case g.Revoked:
+		return ErrRevoked
+	case !now.Before(g.CodeExpiresAt):
+		return ErrNotFound
 	}
-	return refs
+	return nil
+}
+
+// CheckRotate decides the rotation of refreshHash, which was a refresh
+// token of g (current or rotated away), into next at now. It returns nil
+// when the rotation may go ahead, and otherwise the error RotateRefresh
+// fails with: ErrNotFound when the grant has expired, ErrReused when
+// refreshHash is no longer the current token, in which case it also sets
+// g.Revoked, which the store must record in the same operation, ErrRevoked
+// when the grant was revoked, and a plain error when next has no refresh
+// token.
+func (g *Grant) CheckRotate(refreshHash string, next TokenSet, now time.Time) error {
+	switch {
+	case !now.Before(g.ExpiresAt):
+		return ErrNotFound
+	case g.RefreshHash != refreshHash:
+		g.Revoked = true
+		return ErrReused
+	case g.Revoked:
+		return ErrRevoked
+	case next.RefreshHash == "":
+		return errors.New("server: RotateRefresh without a next refresh token")
+	}
+	return nil
+}
+
+// Advance records on g what a redemption or rotation issued at now:
+// next.RefreshHash becomes the current refresh token and next.Access (if
+// set) joins the access tokens, from which those expired at now are
+// dropped.
+func (g *Grant) Advance(next TokenSet, now time.Time) {
+	g.RefreshHash = next.RefreshHash
+	g.AccessTokens = slices.DeleteFunc(g.AccessTokens, func(r AccessTokenRef) bool { return !now.Before(r.ExpiresAt) })
+	if next.Access.ID != "" {
+		g.AccessTokens = append(g.AccessTokens, next.Access)
+	}
+}
+
+// Outcome returns what RedeemCode and RotateRefresh return for the decision
+// err about grant g: g alone when err is nil, g with err for a replay or a
+// revoked grant (ErrCodeReused, ErrReused, ErrRevoked), and err alone
+// otherwise.
+func Outcome(g Grant, err error) (Grant, error) {
+	switch err {
+	case nil:
+		return g, nil
+	case ErrCodeReused, ErrReused, ErrRevoked:
+		return g, err
+	}
+	return Grant{}, err
 }
 
 // RevokeGrant implements GrantStore.RevokeGrant.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/oauth2provider/server"
@@ -182,7 +181,6 @@ func (s *OAuthStore) RedeemCode(ctx context.Context, codeHash string, next serve
 	var outcome error
 	err := pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
 		var err error
-		outcome = nil
 		g, err = scanGrant(tx.QueryRow(ctx, `SELECT `+grantColumns+`
 FROM gatehouse_oauth_grants g WHERE g.code_hash = $1 FOR UPDATE`, codeHash))
 		switch {
@@ -191,44 +189,18 @@ FROM gatehouse_oauth_grants g WHERE g.code_hash = $1 FOR UPDATE`, codeHash))
 			return nil
 		case err != nil:
 			return err
-		case !now.Before(g.ExpiresAt):
-			outcome = server.ErrNotFound
-			return nil
-		case g.Redeemed:
-			outcome = server.ErrCodeReused
-			return revokeLocked(ctx, tx, &g)
-		case g.Revoked:
-			outcome = server.ErrRevoked
-			return nil
-		case !now.Before(g.CodeExpiresAt):
-			outcome = server.ErrNotFound
-			return nil
 		}
-		if next.RefreshHash != "" {
-			taken, err := addRefreshHash(ctx, tx, g.ID, next.RefreshHash)
-			if err != nil {
-				return err
-			}
-			if taken {
-				outcome = server.ErrExists
-				return nil
-			}
+		if outcome = g.CheckRedeem(now); outcome != nil {
+			return storeRevoked(ctx, tx, g, outcome == server.ErrCodeReused)
 		}
 		g.Redeemed = true
-		g.RefreshHash = next.RefreshHash
-		g.AccessTokens = appendAccess(g.AccessTokens, next.Access, now)
-		access, err := encodeAccess(g.AccessTokens)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE gatehouse_oauth_grants SET redeemed = true, refresh_hash = $2, access_tokens = $3
-WHERE id = $1`, g.ID, g.RefreshHash, access)
+		outcome, err = advance(ctx, tx, &g, next, now)
 		return err
 	})
 	if err != nil {
 		return server.Grant{}, fmt.Errorf("postgres: redeem code: %w", err)
 	}
-	return grantOutcome(g, outcome)
+	return server.Outcome(g, outcome)
 }
 
 // RotateRefresh implements [server.GrantStore.RotateRefresh].
@@ -247,7 +219,6 @@ func (s *OAuthStore) RotateRefresh(ctx context.Context, refreshHash string, next
 	var outcome error
 	err := pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
 		var err error
-		outcome = nil
 		g, err = scanGrant(tx.QueryRow(ctx, `SELECT `+grantColumns+`
 FROM gatehouse_oauth_grant_hashes h JOIN gatehouse_oauth_grants g ON g.id = h.grant_id
 WHERE h.hash = $1 AND h.kind = 'refresh' FOR UPDATE OF g`, refreshHash))
@@ -257,40 +228,17 @@ WHERE h.hash = $1 AND h.kind = 'refresh' FOR UPDATE OF g`, refreshHash))
 			return nil
 		case err != nil:
 			return err
-		case !now.Before(g.ExpiresAt):
-			outcome = server.ErrNotFound
-			return nil
-		case g.RefreshHash != refreshHash:
-			outcome = server.ErrReused
-			return revokeLocked(ctx, tx, &g)
-		case g.Revoked:
-			outcome = server.ErrRevoked
-			return nil
-		case next.RefreshHash == "":
-			return errors.New("RotateRefresh without a next refresh token")
 		}
-		taken, err := addRefreshHash(ctx, tx, g.ID, next.RefreshHash)
-		if err != nil {
-			return err
+		if outcome = g.CheckRotate(refreshHash, next, now); outcome != nil {
+			return storeRevoked(ctx, tx, g, outcome == server.ErrReused)
 		}
-		if taken {
-			outcome = server.ErrExists
-			return nil
-		}
-		g.RefreshHash = next.RefreshHash
-		g.AccessTokens = appendAccess(g.AccessTokens, next.Access, now)
-		access, err := encodeAccess(g.AccessTokens)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE gatehouse_oauth_grants SET refresh_hash = $2, access_tokens = $3 WHERE id = $1`,
-			g.ID, g.RefreshHash, access)
+		outcome, err = advance(ctx, tx, &g, next, now)
 		return err
 	})
 	if err != nil {
 		return server.Grant{}, fmt.Errorf("postgres: rotate refresh token: %w", err)
 	}
-	return grantOutcome(g, outcome)
+	return server.Outcome(g, outcome)
 }
 
 // RevokeGrant implements [server.GrantStore.RevokeGrant]: one UPDATE ...
@@ -328,27 +276,38 @@ func (s *OAuthStore) DeleteExpired(ctx context.Context, now time.Time) (int64, e
 	return tag.RowsAffected(), nil
 }
 
-// grantOutcome returns what RedeemCode and RotateRefresh answer for a
-// committed transaction: g alone, g with the error for a replay or a
-// revoked grant (as server.MemoryStore does), or the error alone.
-func grantOutcome(g server.Grant, outcome error) (server.Grant, error) {
-	switch outcome {
-	case nil:
-		return g, nil
-	case server.ErrCodeReused, server.ErrReused, server.ErrRevoked:
-		return g, outcome
-	}
-	return server.Grant{}, outcome
-}
-
-// revokeLocked marks g, whose row the transaction holds locked, revoked.
-func revokeLocked(ctx context.Context, tx pgx.Tx, g *server.Grant) error {
-	if g.Revoked {
+// storeRevoked records the revocation that CheckRedeem or CheckRotate made
+// on g, whose row the transaction holds locked, when replay is set.
+func storeRevoked(ctx context.Context, tx pgx.Tx, g server.Grant, replay bool) error {
+	if !replay {
 		return nil
 	}
-	g.Revoked = true
 	_, err := tx.Exec(ctx, `UPDATE gatehouse_oauth_grants SET revoked = true WHERE id = $1`, g.ID)
 	return err
+}
+
+// advance stores next.RefreshHash as a refresh hash of g, records next on
+// g (server.Grant.Advance) and writes g's row, which the transaction holds
+// locked. It returns the outcome ErrExists, writing nothing, when any grant
+// already has that hash.
+func advance(ctx context.Context, tx pgx.Tx, g *server.Grant, next server.TokenSet, now time.Time) (outcome, err error) {
+	if next.RefreshHash != "" {
+		taken, err := addRefreshHash(ctx, tx, g.ID, next.RefreshHash)
+		if err != nil {
+			return nil, err
+		}
+		if taken {
+			return server.ErrExists, nil
+		}
+	}
+	g.Advance(next, now)
+	access, err := encodeAccess(g.AccessTokens)
+	if err != nil {
+		return nil, err
+	}
+	_, err = tx.Exec(ctx, `UPDATE gatehouse_oauth_grants SET redeemed = $2, refresh_hash = $3, access_tokens = $4 WHERE id = $1`,
+		g.ID, g.Redeemed, g.RefreshHash, access)
+	return nil, err
 }
 
 // addRefreshHash records hash as a refresh hash of grant id. It reports
@@ -360,16 +319,6 @@ ON CONFLICT (hash) DO NOTHING`, hash, id)
 		return false, err
 	}
 	return tag.RowsAffected() == 0, nil
-}
-
-// appendAccess records a (if set) and drops the refs expired at now, as
-// server.MemoryStore does.
-func appendAccess(refs []server.AccessTokenRef, a server.AccessTokenRef, now time.Time) []server.AccessTokenRef {
-	refs = slices.DeleteFunc(refs, func(r server.AccessTokenRef) bool { return !now.Before(r.ExpiresAt) })
-	if a.ID != "" {
-		refs = append(refs, a)
-	}
-	return refs
 }
 
 // accessRef is the JSON form of server.AccessTokenRef in the access_tokens

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/oauth2provider/server"
@@ -198,7 +197,6 @@ func (s *OAuthStore) RedeemCode(ctx context.Context, codeHash string, next serve
 	var g server.Grant
 	var outcome error
 	err := s.db.writeTx(ctx, func(tx *sql.Tx) error {
-		outcome = nil
 		var err error
 		g, err = scanOAuthGrant(tx.QueryRowContext(ctx, `SELECT `+oauthGrantColumns+` FROM gatehouse_oauth_grants WHERE code_hash = ?`, codeHash))
 		switch {
@@ -208,48 +206,17 @@ func (s *OAuthStore) RedeemCode(ctx context.Context, codeHash string, next serve
 		case err != nil:
 			return err
 		}
-		switch {
-		case !now.Before(g.ExpiresAt):
-			outcome = server.ErrNotFound
-			return nil
-		case g.Redeemed:
-			outcome = server.ErrCodeReused
-			g.Revoked = true
-			_, err := tx.ExecContext(ctx, `UPDATE gatehouse_oauth_grants SET revoked = 1 WHERE id = ?`, g.ID)
-			return err
-		case g.Revoked:
-			outcome = server.ErrRevoked
-			return nil
-		case !now.Before(g.CodeExpiresAt):
-			outcome = server.ErrNotFound
-			return nil
-		}
-		if next.RefreshHash != "" {
-			if taken, err := oauthHashTaken(ctx, tx, next.RefreshHash); err != nil {
-				return err
-			} else if taken {
-				outcome = server.ErrExists
-				return nil
-			}
-			if err := addOAuthRefresh(ctx, tx, g.ID, next.RefreshHash); err != nil {
-				return err
-			}
+		if outcome = g.CheckRedeem(now); outcome != nil {
+			return storeOAuthRevoked(ctx, tx, g, outcome == server.ErrCodeReused)
 		}
 		g.Redeemed = true
-		g.RefreshHash = next.RefreshHash
-		g.AccessTokens = appendOAuthAccess(g.AccessTokens, next.Access, now)
-		access, err := oauthAccessJSON(g.AccessTokens)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE gatehouse_oauth_grants SET redeemed = 1, refresh_hash = ?, access_tokens = ? WHERE id = ?`,
-			g.RefreshHash, access, g.ID)
+		outcome, err = advanceOAuthGrant(ctx, tx, &g, next, now)
 		return err
 	})
 	if err != nil {
 		return server.Grant{}, fmt.Errorf("sqlite: redeem oauth code: %w", err)
 	}
-	return grantOutcome(g, outcome)
+	return server.Outcome(g, outcome)
 }
 
 // RotateRefresh implements [server.GrantStore.RotateRefresh].
@@ -268,7 +235,6 @@ func (s *OAuthStore) RotateRefresh(ctx context.Context, refreshHash string, next
 	var g server.Grant
 	var outcome error
 	err := s.db.writeTx(ctx, func(tx *sql.Tx) error {
-		outcome = nil
 		var err error
 		g, err = scanOAuthGrant(tx.QueryRowContext(ctx, `SELECT `+oauthGrantColumns+` FROM gatehouse_oauth_grants
 WHERE id = (SELECT grant_id FROM gatehouse_oauth_refresh_hashes WHERE hash = ?)`, refreshHash))
@@ -279,58 +245,16 @@ WHERE id = (SELECT grant_id FROM gatehouse_oauth_refresh_hashes WHERE hash = ?)`
 		case err != nil:
 			return err
 		}
-		switch {
-		case !now.Before(g.ExpiresAt):
-			outcome = server.ErrNotFound
-			return nil
-		case g.RefreshHash != refreshHash:
-			outcome = server.ErrReused
-			g.Revoked = true
-			_, err := tx.ExecContext(ctx, `UPDATE gatehouse_oauth_grants SET revoked = 1 WHERE id = ?`, g.ID)
-			return err
-		case g.Revoked:
-			outcome = server.ErrRevoked
-			return nil
-		case next.RefreshHash == "":
-			return errors.New("rotation without a next refresh token")
+		if outcome = g.CheckRotate(refreshHash, next, now); outcome != nil {
+			return storeOAuthRevoked(ctx, tx, g, outcome == server.ErrReused)
 		}
-		if taken, err := oauthHashTaken(ctx, tx, next.RefreshHash); err != nil {
-			return err
-		} else if taken {
-			outcome = server.ErrExists
-			return nil
-		}
-		if err := addOAuthRefresh(ctx, tx, g.ID, next.RefreshHash); err != nil {
-			return err
-		}
-		g.RefreshHash = next.RefreshHash
-		g.AccessTokens = appendOAuthAccess(g.AccessTokens, next.Access, now)
-		access, err := oauthAccessJSON(g.AccessTokens)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE gatehouse_oauth_grants SET refresh_hash = ?, access_tokens = ? WHERE id = ?`,
-			g.RefreshHash, access, g.ID)
+		outcome, err = advanceOAuthGrant(ctx, tx, &g, next, now)
 		return err
 	})
 	if err != nil {
 		return server.Grant{}, fmt.Errorf("sqlite: rotate oauth refresh token: %w", err)
 	}
-	return grantOutcome(g, outcome)
-}
-
-// grantOutcome returns what RedeemCode and RotateRefresh answer for a
-// committed transaction: g alone, g with the error for a replay or a
-// revoked grant (as server.MemoryStore does), or the error alone.
-func grantOutcome(g server.Grant, outcome error) (server.Grant, error) {
-	switch outcome {
-	case nil:
-		return g, nil
-	case server.ErrCodeReused, server.ErrReused, server.ErrRevoked:
-		return g, outcome
-	default:
-		return server.Grant{}, outcome
-	}
+	return server.Outcome(g, outcome)
 }
 
 // RevokeGrant implements [server.GrantStore.RevokeGrant]: one immediate
@@ -393,14 +317,41 @@ func addOAuthRefresh(ctx context.Context, tx *sql.Tx, id, hash string) error {
 	return err
 }
 
-// appendOAuthAccess returns refs without those expired at now, followed by
-// a if it is set.
-func appendOAuthAccess(refs []server.AccessTokenRef, a server.AccessTokenRef, now time.Time) []server.AccessTokenRef {
-	refs = slices.DeleteFunc(refs, func(r server.AccessTokenRef) bool { return !now.Before(r.ExpiresAt) })
-	if a.ID != "" {
-		refs = append(refs, a)
+// storeOAuthRevoked records the revocation that CheckRedeem or CheckRotate
+// made on g when replay is set.
+func storeOAuthRevoked(ctx context.Context, tx *sql.Tx, g server.Grant, replay bool) error {
+	if !replay {
+		return nil
 	}
-	return refs
+	_, err := tx.ExecContext(ctx, `UPDATE gatehouse_oauth_grants SET revoked = 1 WHERE id = ?`, g.ID)
+	return err
+}
+
+// advanceOAuthGrant stores next.RefreshHash as a refresh hash of g, records
+// next on g (server.Grant.Advance) and writes g's row. It returns the
+// outcome ErrExists, writing nothing, when next.RefreshHash is already a
+// stored hash.
+func advanceOAuthGrant(ctx context.Context, tx *sql.Tx, g *server.Grant, next server.TokenSet, now time.Time) (outcome, err error) {
+	if next.RefreshHash != "" {
+		taken, err := oauthHashTaken(ctx, tx, next.RefreshHash)
+		if err != nil {
+			return nil, err
+		}
+		if taken {
+			return server.ErrExists, nil
+		}
+		if err := addOAuthRefresh(ctx, tx, g.ID, next.RefreshHash); err != nil {
+			return nil, err
+		}
+	}
+	g.Advance(next, now)
+	access, err := oauthAccessJSON(g.AccessTokens)
+	if err != nil {
+		return nil, err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE gatehouse_oauth_grants SET redeemed = ?, refresh_hash = ?, access_tokens = ? WHERE id = ?`,
+		oauthBool(g.Redeemed), g.RefreshHash, access, g.ID)
+	return nil, err
 }
 
 // oauthAccessRef is the JSON form of a server.AccessTokenRef, its expiry in
