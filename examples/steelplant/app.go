@@ -265,8 +265,11 @@ func buildApp(ctx context.Context, cfg config, logger *slog.Logger, st *stores) 
 // signingKey loads GATEHOUSE_JWT_KEY (a PEM private key, or the path of
 // one) or generates a key.
 func signingKey(alg string, logger *slog.Logger) (jwtprovider.Key, error) {
-	v := os.Getenv("GATEHOUSE_JWT_KEY")
-	if v == "" {
+	pem, err := pemFromEnv("GATEHOUSE_JWT_KEY")
+	if err != nil {
+		return jwtprovider.Key{}, err
+	}
+	if pem == nil {
 		k, err := jwtprovider.GenerateKey("steelplant-"+strings.ToLower(alg), alg)
 		if err != nil {
 			return k, fmt.Errorf("generating a %s signing key: %w", alg, err)
@@ -274,19 +277,29 @@ func signingKey(alg string, logger *slog.Logger) (jwtprovider.Key, error) {
 		logger.Warn("GATEHOUSE_JWT_KEY is not set: signing with a generated key; tokens will not survive a restart", "alg", alg, "kid", k.ID())
 		return k, nil
 	}
-	pem := []byte(v)
-	if !strings.HasPrefix(strings.TrimSpace(v), "-----BEGIN") {
-		b, err := os.ReadFile(v)
-		if err != nil {
-			return jwtprovider.Key{}, fmt.Errorf("GATEHOUSE_JWT_KEY: %w", err)
-		}
-		pem = b
-	}
 	k, err := jwtprovider.ParsePEMKey("steelplant-1", alg, pem)
 	if err != nil {
 		return k, fmt.Errorf("GATEHOUSE_JWT_KEY: %w", err)
 	}
 	return k, nil
+}
+
+// pemFromEnv returns the PEM text that the environment variable name holds,
+// directly or as the path of a file; nil when the variable is unset or
+// empty.
+func pemFromEnv(name string) ([]byte, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return nil, nil
+	}
+	if strings.HasPrefix(strings.TrimSpace(v), "-----BEGIN") {
+		return []byte(v), nil
+	}
+	b, err := os.ReadFile(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return b, nil
 }
 
 // keyring loads GATEHOUSE_KEYRING or generates one.

@@ -22,8 +22,8 @@
 // tokens, MFA state and OAuth clients and grants (and rate limits when
 // -redis is not given); Redis keeps rate limits, lockout counters and JWT
 // revocations (and sessions and refresh tokens when -postgres is not
-// given). Schemas are migrated at start. A
-// confidential demo client found in a durable store keeps its secret.
+// given). Schemas are migrated at start. A confidential demo client found
+// in a durable store keeps its secret.
 package main
 
 import (

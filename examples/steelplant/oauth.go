@@ -13,8 +13,6 @@ import (
 	"html"
 	"log/slog"
 	"net/http"
-	"os"
-	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/auth"
 	"github.com/gatehouse-auth/gatehouse/oauth2provider/server"
@@ -49,10 +47,7 @@ func (a *app) setupOAuth(ctx context.Context) (*server.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var clients server.ClientStore // nil: in memory
-	if a.stores.oauth != nil {
-		clients = a.stores.oauth
-	}
+	clients := server.ClientStore(a.stores.oauth) // nil: in memory
 	srv, err := server.New(server.Config{
 		Issuer: a.cfg.issuer + "/api/v1/oauth", Tokens: a.tokens, Revocations: a.revocations, Clients: clients,
 		IDTokenKey: idKey, IDTokenKeyID: "steelplant-id-1", Now: a.now, Events: a.events,
@@ -107,25 +102,19 @@ func (a *app) setupOAuth(ctx context.Context) (*server.Server, error) {
 // that share a store need the same key, or the ID tokens of one fail
 // verification against the JWKS of another.
 func idTokenKey(logger *slog.Logger) (crypto.Signer, error) {
-	v := os.Getenv("GATEHOUSE_ID_TOKEN_KEY")
-	if v == "" {
+	data, err := pemFromEnv("GATEHOUSE_ID_TOKEN_KEY")
+	if err != nil {
+		return nil, err
+	}
+	if data == nil {
 		logger.Warn("GATEHOUSE_ID_TOKEN_KEY is not set: ID tokens are signed with a generated key")
 		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	}
-	data := []byte(v)
-	if !strings.HasPrefix(strings.TrimSpace(v), "-----BEGIN") {
-		b, err := os.ReadFile(v)
-		if err != nil {
-			return nil, fmt.Errorf("GATEHOUSE_ID_TOKEN_KEY: %w", err)
-		}
-		data = b
 	}
 	block, _ := pem.Decode(data)
 	if block == nil {
 		return nil, errors.New("GATEHOUSE_ID_TOKEN_KEY: no PEM block")
 	}
 	var key any
-	var err error
 	switch block.Type {
 	case "EC PRIVATE KEY":
 		key, err = x509.ParseECPrivateKey(block.Bytes)

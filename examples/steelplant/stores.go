@@ -28,8 +28,9 @@ import (
 // clients and grants on PostgreSQL, else SQLite; sessions, refresh families
 // and used SSO login flows on PostgreSQL, else Redis, else SQLite; lockout
 // attempts on Redis, else PostgreSQL, else SQLite; request rate limits on
-// Redis, else PostgreSQL; JWT revocations on Redis, else PostgreSQL, else SQLite (all three
-// keep a local mirror: the verify path makes no network call).
+// Redis, else PostgreSQL; JWT revocations on Redis, else PostgreSQL, else
+// SQLite (all three keep a local mirror: the verify path makes no network
+// call).
 type stores struct {
 	pg          *postgres.DB
 	redisClient *goredis.Client
