@@ -112,27 +112,15 @@ var _ Limiter = (*MemoryLimiter)(nil)
 // limiter. It returns an error wrapping [ErrInvalidConfig] when Limit is not
 // positive, a field is negative, or Period/Limit is under a nanosecond.
 func NewMemoryLimiter(cfg MemoryConfig) (*MemoryLimiter, error) {
-	if cfg.Limit <= 0 {
-		return nil, fmt.Errorf("%w: Limit must be positive", ErrInvalidConfig)
+	interval, burst, err := GCRAParams(cfg.Limit, cfg.Period, cfg.Burst, 1<<62)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Period < 0 || cfg.Burst < 0 || cfg.MaxKeys < 0 {
-		return nil, fmt.Errorf("%w: negative Period, Burst or MaxKeys", ErrInvalidConfig)
-	}
-	if cfg.Period == 0 {
-		cfg.Period = time.Minute
-	}
-	if cfg.Burst == 0 {
-		cfg.Burst = cfg.Limit
+	if cfg.MaxKeys < 0 {
+		return nil, fmt.Errorf("%w: negative MaxKeys", ErrInvalidConfig)
 	}
 	if cfg.MaxKeys == 0 {
 		cfg.MaxKeys = DefaultMaxKeys
-	}
-	interval := int64(cfg.Period) / int64(cfg.Limit)
-	if interval == 0 {
-		return nil, fmt.Errorf("%w: Period/Limit under a nanosecond", ErrInvalidConfig)
-	}
-	if int64(cfg.Burst) > (1<<62)/interval {
-		return nil, fmt.Errorf("%w: Burst*Period/Limit overflows", ErrInvalidConfig)
 	}
 	epoch := time.Now()
 	if cfg.Now != nil {
@@ -142,8 +130,8 @@ func NewMemoryLimiter(cfg MemoryConfig) (*MemoryLimiter, error) {
 	l := &MemoryLimiter{
 		seed:     maphash.MakeSeed(),
 		interval: interval,
-		tau:      interval * int64(cfg.Burst),
-		burst:    cfg.Burst,
+		tau:      interval * int64(burst),
+		burst:    burst,
 		perShard: cfg.MaxKeys / n,
 		mask:     uint64(n - 1),
 		epoch:    epoch,

@@ -65,11 +65,9 @@ var _ ratelimit.Limiter = (*Limiter)(nil)
 // negative, Period/Limit is under a nanosecond, Burst*Period/Limit exceeds
 // about 52 days, or Name contains a brace.
 func (db *DB) Limiter(cfg LimiterConfig) (*Limiter, error) {
-	if cfg.Limit <= 0 {
-		return nil, fmt.Errorf("%w: Limit must be positive", ratelimit.ErrInvalidConfig)
-	}
-	if cfg.Period < 0 || cfg.Burst < 0 {
-		return nil, fmt.Errorf("%w: negative Period or Burst", ratelimit.ErrInvalidConfig)
+	interval, burst, err := ratelimit.GCRAParams(cfg.Limit, cfg.Period, cfg.Burst, maxTau)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Name == "" {
 		cfg.Name = "default"
@@ -77,23 +75,10 @@ func (db *DB) Limiter(cfg LimiterConfig) (*Limiter, error) {
 	if strings.ContainsAny(cfg.Name, "{}") {
 		return nil, fmt.Errorf("%w: limiter name %q contains a brace", ratelimit.ErrInvalidConfig, cfg.Name)
 	}
-	if cfg.Period == 0 {
-		cfg.Period = time.Minute
-	}
-	if cfg.Burst == 0 {
-		cfg.Burst = cfg.Limit
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	interval := int64(cfg.Period) / int64(cfg.Limit)
-	if interval == 0 {
-		return nil, fmt.Errorf("%w: Period/Limit under a nanosecond", ratelimit.ErrInvalidConfig)
-	}
-	if int64(cfg.Burst) > maxTau/interval {
-		return nil, fmt.Errorf("%w: Burst*Period/Limit over 52 days", ratelimit.ErrInvalidConfig)
-	}
-	return &Limiter{db: db, name: cfg.Name, interval: interval, burst: cfg.Burst, now: cfg.Now}, nil
+	return &Limiter{db: db, name: cfg.Name, interval: interval, burst: burst, now: cfg.Now}, nil
 }
 
 // gcraScript decides one request batch.
