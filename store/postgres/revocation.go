@@ -31,12 +31,13 @@ type RevocationConfig = jwtprovider.MirrorConfig
 // order; the merged record is then applied to this store's own mirror
 // before Revoke returns. Every mirror (a [jwtprovider.PolledMirror]) reads
 // the rows with a version above the last it has seen every PollInterval
-// (one indexed query; it uses no LISTEN/NOTIFY): a read that completes proves the mirror holds every
-// revocation committed before it started. So a revocation reaches every
-// instance within PollInterval plus a round trip (default 200 ms), and
-// never later than MaxStaleness (default 1 s): an instance whose last
-// successful read is older fails every Check with ErrMirrorStale (the
-// provider answers 503), for example while the database is unreachable.
+// (one indexed query; it uses no LISTEN/NOTIFY): a read that completes
+// proves the mirror holds every revocation committed before it started. So
+// a revocation reaches every instance within PollInterval plus a round trip
+// (default 200 ms), and never later than MaxStaleness (default 1 s): an
+// instance whose last successful read is older fails every Check with
+// ErrMirrorStale (the provider answers 503), for example while the database
+// is unreachable.
 //
 // Records are deleted, every 1024 revocations, once a later revocation's At
 // has passed their Until; the mirror drops them as it grows. Cut-offs are

@@ -31,14 +31,15 @@ type RevocationConfig = jwtprovider.MirrorConfig
 // the record (a cut-off never moves back). SQLite admits one writer at a
 // time, across processes too, so versions commit in order; the merged
 // record is then applied to this store's own mirror before Revoke returns.
-// Every mirror (a [jwtprovider.PolledMirror]) reads the rows with a
-// version above the last it has seen every PollInterval (one indexed query
-// on the read pool, which the writer does not block): a read that completes proves the mirror holds every
-// revocation committed before it started. So a revocation reaches every
-// process within PollInterval plus one query (default 200 ms), and never
-// later than MaxStaleness (default 1 s): a mirror whose last successful
-// read is older fails every Check with ErrMirrorStale (the provider
-// answers 503), for example while the file cannot be read.
+// Every mirror (a [jwtprovider.PolledMirror]) reads the rows with a version
+// above the last it has seen every PollInterval (one indexed query on the
+// read pool, which the writer does not block): a read that completes proves
+// the mirror holds every revocation committed before it started. So a
+// revocation reaches every process within PollInterval plus one query
+// (default 200 ms), and never later than MaxStaleness (default 1 s): a
+// mirror whose last successful read is older fails every Check with
+// ErrMirrorStale (the provider answers 503), for example while the file
+// cannot be read.
 //
 // Records are deleted, every 1024 revocations, once a later revocation's At
 // has passed their Until; the mirror drops them as it grows. Cut-offs are
